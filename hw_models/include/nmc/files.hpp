@@ -1,0 +1,32 @@
+#pragma once
+// File helpers shared by every writer and reader. Outputs are never written in
+// place: `atomic_write` writes a temporary file beside the target and renames it
+// over the target only once everything is written and flushed, so a failed run
+// never leaves a half-written or clobbered output behind (DESIGN.md 2.3).
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nmc {
+
+// Reads a whole file; throws io_error naming the file if it cannot be read.
+std::string read_file(const std::filesystem::path& path);
+
+// Calls `write` with a stream onto a temporary file in the target's directory,
+// then renames it over `path`. If `write` throws or the stream fails, the
+// temporary file is removed, `path` is left untouched, and the error propagates.
+void atomic_write(const std::filesystem::path& path,
+                  const std::function<void(std::ostream&)>& write);
+
+// Convenience overload for content that is already in memory.
+void atomic_write(const std::filesystem::path& path, std::string_view content);
+
+// 64-bit FNV-1a hash, used for content hashes of models and checksums.
+std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 0xcbf29ce484222325ULL);
+
+}  // namespace nmc

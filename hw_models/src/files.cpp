@@ -1,0 +1,92 @@
+#include <nmc/files.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/std.h>
+
+#include <nmc/error.hpp>
+
+namespace nmc {
+
+namespace fs = std::filesystem;
+
+std::string read_file(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    throw io_error(fmt::format("{}: no such file", path.string()),
+                   "check the path; relative paths are resolved from the current directory");
+  }
+  if (fs::is_directory(path, ec)) {
+    throw io_error(fmt::format("{}: is a directory, expected a file", path.string()));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw io_error(fmt::format("{}: cannot open for reading: {}", path.string(),
+                               std::strerror(errno)));
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) {
+    throw io_error(fmt::format("{}: read failed: {}", path.string(), std::strerror(errno)));
+  }
+  return std::move(buffer).str();
+}
+
+void atomic_write(const fs::path& path, const std::function<void(std::ostream&)>& write) {
+  const fs::path target = path.has_parent_path() ? path : fs::path(".") / path;
+  const fs::path dir = target.parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    throw io_error(fmt::format("{}: cannot write: directory {} does not exist", path.string(),
+                               dir.string()),
+                   "create the directory first or choose another output path");
+  }
+  // A unique sibling name so the rename stays on one filesystem (atomic on POSIX).
+  std::random_device rd;
+  const fs::path tmp =
+      dir / fmt::format(".{}.tmp-{:08x}", target.filename().string(), rd());
+  try {
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      if (!out) {
+        throw io_error(fmt::format("{}: cannot write: {}", path.string(), std::strerror(errno)),
+                       "check that the directory is writable");
+      }
+      write(out);
+      out.flush();
+      if (!out) {
+        throw io_error(fmt::format("{}: write failed: {}", path.string(), std::strerror(errno)),
+                       "check free disk space");
+      }
+    }
+    fs::rename(tmp, target, ec);
+    if (ec) {
+      throw io_error(fmt::format("{}: cannot replace file: {}", path.string(), ec.message()));
+    }
+  } catch (...) {
+    fs::remove(tmp, ec);
+    throw;
+  }
+}
+
+void atomic_write(const fs::path& path, std::string_view content) {
+  atomic_write(path, [&](std::ostream& out) {
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  });
+}
+
+std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed) {
+  std::uint64_t h = seed;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+}  // namespace nmc

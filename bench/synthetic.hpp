@@ -1,0 +1,70 @@
+#pragma once
+// Seeded synthetic Eedn networks for benchmarks: realistic layer shapes with
+// random trinary weights and thresholds near the middle of each neuron's range,
+// so activity stays in the 10-50 % band of trained networks.
+
+#include <cstdint>
+#include <random>
+
+#include <fmt/format.h>
+
+#include <nmc/model/network.hpp>
+#include <nmc/model/verify.hpp>
+
+namespace nmc::bench {
+
+struct conv_spec {
+  int out, kernel, stride, pad, groups;
+};
+
+inline model::network synthetic_network(const std::vector<conv_spec>& convs, int classes,
+                                        std::uint32_t seed) {
+  using namespace nmc::model;
+  std::mt19937 rng(seed);
+  network net;
+  net.name = "synthetic";
+  auto add = [&](std::string name, layer_op op) {
+    layer l;
+    l.name = std::move(name);
+    if (net.size() > 0) l.inputs = {layer_id(static_cast<std::uint32_t>(net.size() - 1))};
+    l.op = std::move(op);
+    return net.add(std::move(l));
+  };
+  add("input", input_op{{1, 28, 28}, {{32, 96, 160, 224}}});
+  int channels = 4, size = 28;
+  for (std::size_t i = 0; i < convs.size(); ++i) {
+    const auto& c = convs[i];
+    conv2d_op op{c.out, c.kernel, c.kernel, c.stride, c.stride, c.pad, c.pad, c.groups, {}};
+    const int fan = c.kernel * c.kernel * channels / c.groups;
+    op.weights.resize(static_cast<std::size_t>(c.out) * fan);
+    std::uniform_int_distribution<int> w(-1, 1);
+    for (auto& v : op.weights) v = static_cast<std::int8_t>(w(rng));
+    add(fmt::format("conv{}", i + 1), op);
+    std::uniform_int_distribution<int> t(-2, 2);
+    threshold_op th;
+    for (int o = 0; o < c.out; ++o) th.threshold.push_back(t(rng)), th.sign.push_back(1);
+    add(fmt::format("act{}", i + 1), th);
+    channels = c.out;
+    size = (size + 2 * c.pad - c.kernel) / c.stride + 1;
+  }
+  const int neurons = channels * size * size;
+  output_op out{classes, {}};
+  for (int i = 0; i < neurons; ++i) out.class_of.push_back(i * classes / neurons);
+  add("output", out);
+  check(net);
+  return net;
+}
+
+// About the size of a one-chip Eedn network (~165 k neurons, fan-in <= 128,
+// ~10 M synaptic connections per frame).
+inline model::network one_chip_network(std::uint32_t seed = 1) {
+  return synthetic_network({{64, 3, 1, 1, 1},
+                            {128, 3, 2, 1, 8},
+                            {256, 3, 1, 1, 16},
+                            {256, 3, 2, 1, 32},
+                            {512, 3, 1, 1, 32},
+                            {1024, 7, 1, 0, 256}},
+                           10, seed);
+}
+
+}  // namespace nmc::bench

@@ -1,0 +1,136 @@
+#include "commands.hpp"
+
+#include <ostream>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <nlohmann/json.hpp>
+
+#include <nmc/convert/load.hpp>
+#include <nmc/files.hpp>
+#include <nmc/model/stats.hpp>
+#include <nmc/runtime/dataset.hpp>
+
+#include "evaluate.hpp"
+#include "progress.hpp"
+
+namespace nmc::cli {
+
+namespace {
+
+std::string shape_str(const model::tensor_shape& s) {
+  return fmt::format("{}x{}x{}", s.channels, s.height, s.width);
+}
+
+std::string hash_str(std::uint64_t h) { return fmt::format("{:016x}", h); }
+
+}  // namespace
+
+int run_inspect(const inspect_options& opts, std::ostream& out) {
+  const model::network net = convert::load_model(opts.path);
+  const auto stats = model::compute_stats(net);
+  const auto hash = model::content_hash(net);
+  if (opts.json) {
+    nlohmann::ordered_json j;
+    j["model"] = opts.path;
+    j["name"] = net.name;
+    j["model_hash"] = hash_str(hash);
+    auto& layers = j["layers"] = nlohmann::ordered_json::array();
+    for (const auto& l : stats.layers) {
+      layers.push_back({{"name", l.name},
+                        {"kind", l.kind},
+                        {"inputs", l.inputs},
+                        {"shape", {l.shape.channels, l.shape.height, l.shape.width}},
+                        {"values", l.value == model::value_kind::binary ? "binary" : "integer"},
+                        {"fan_in", l.fan_in},
+                        {"neurons", l.neurons},
+                        {"parameters", l.parameters},
+                        {"weights", {{"-1", l.weights[0]}, {"0", l.weights[1]}, {"+1", l.weights[2]}}},
+                        {"synapses", l.synapses}});
+    }
+    j["totals"] = {{"layers", stats.layers.size()},
+                   {"neurons", stats.neurons},
+                   {"parameters", stats.parameters},
+                   {"weights", {{"-1", stats.weights[0]}, {"0", stats.weights[1]}, {"+1", stats.weights[2]}}},
+                   {"synapses", stats.synapses}};
+    out << j.dump(2) << "\n";
+    return 0;
+  }
+  fmt::print(out, "model    {} ({})\nname     {}\nhash     {}\n\n", opts.path,
+             net.layers().size() == 1 ? "1 layer" : fmt::format("{} layers", net.size()),
+             net.name.empty() ? "-" : net.name, hash_str(hash));
+  fmt::print(out, "{:<14} {:<9} {:<16} {:>12} {:>6} {:>9} {:>9} {:>26} {:>11}\n", "layer", "kind",
+             "input", "shape CxHxW", "fan-in", "neurons", "params", "weights -1 / 0 / +1",
+             "synapses");
+  for (const auto& l : stats.layers) {
+    std::string inputs;
+    for (const auto& in : l.inputs) inputs += (inputs.empty() ? "" : ",") + in;
+    const bool has_w = l.weights[0] + l.weights[1] + l.weights[2] > 0;
+    fmt::print(out, "{:<14} {:<9} {:<16} {:>12} {:>6} {:>9} {:>9} {:>26} {:>11}\n", l.name, l.kind,
+               inputs.empty() ? "-" : inputs, shape_str(l.shape),
+               l.fan_in ? fmt::format("{}", l.fan_in) : "", l.neurons ? fmt::format("{}", l.neurons) : "",
+               l.parameters ? fmt::format("{}", l.parameters) : "",
+               has_w ? fmt::format("{} / {} / {}", l.weights[0], l.weights[1], l.weights[2]) : "",
+               l.synapses ? fmt::format("{}", l.synapses) : "");
+  }
+  fmt::print(out, "{:<14} {:<9} {:<16} {:>12} {:>6} {:>9} {:>9} {:>26} {:>11}\n", "total", "", "", "",
+             "", stats.neurons, stats.parameters,
+             fmt::format("{} / {} / {}", stats.weights[0], stats.weights[1], stats.weights[2]),
+             stats.synapses);
+  return 0;
+}
+
+int run_eval(const eval_options& opts, std::ostream& out) {
+  const model::network net = convert::load_model(opts.model);
+  runtime::dataset data = runtime::load_dataset(opts.dataset);
+  runtime::limit_frames(data, opts.frames);
+
+  evaluation ev;
+  {
+    progress_bar bar("eval", data.frames);
+    ev = evaluate_reference(net, data, opts.threads, [&](std::size_t done) { bar.update(done); });
+  }
+  const double fps = ev.wall_s > 0 ? ev.frames / ev.wall_s : 0.0;
+  const auto classes = static_cast<std::size_t>(ev.classes);
+
+  if (!opts.counts_path.empty()) {
+    atomic_write(opts.counts_path, [&](std::ostream& f) {
+      f << "frame,label,predicted";
+      for (std::size_t k = 0; k < classes; ++k) f << ",count" << k;
+      f << "\n";
+      for (std::size_t i = 0; i < ev.frames; ++i) {
+        f << i << ',' << int{data.labels[i]} << ',' << ev.predicted[i];
+        for (std::size_t k = 0; k < classes; ++k) f << ',' << ev.counts[i * classes + k];
+        f << '\n';
+      }
+    });
+  }
+
+  if (opts.json) {
+    nlohmann::ordered_json j;
+    j["model"] = opts.model;
+    j["model_hash"] = hash_str(model::content_hash(net));
+    j["dataset"] = data.name;
+    j["frames"] = ev.frames;
+    j["correct"] = ev.correct;
+    j["accuracy"] = ev.accuracy();
+    j["frames_per_s"] = fps;
+    j["wall_s"] = ev.wall_s;
+    j["threads"] = ev.threads;
+    auto& cm = j["confusion"] = nlohmann::ordered_json::array();
+    for (std::size_t r = 0; r < classes; ++r) {
+      cm.push_back(std::vector<std::int64_t>(ev.confusion.begin() + static_cast<std::ptrdiff_t>(r * classes),
+                                             ev.confusion.begin() + static_cast<std::ptrdiff_t>((r + 1) * classes)));
+    }
+    out << j.dump(2) << "\n";
+    return 0;
+  }
+  fmt::print(out, "model      {} (hash {})\n", opts.model, hash_str(model::content_hash(net)));
+  fmt::print(out, "dataset    {}, {} frames\n", data.name, ev.frames);
+  fmt::print(out, "accuracy   {:.2f} % ({} / {})\n", 100.0 * ev.accuracy(), ev.correct, ev.frames);
+  fmt::print(out, "speed      {:.0f} frames/s on {} thread{} ({:.3f} s, reference forward pass)\n",
+             fps, ev.threads, ev.threads == 1 ? "" : "s", ev.wall_s);
+  return 0;
+}
+
+}  // namespace nmc::cli

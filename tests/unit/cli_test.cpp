@@ -1,0 +1,118 @@
+// End-to-end tests of the nmc executable: exit codes, messages, JSON output.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include <nmc/files.hpp>
+
+#include "common/temp_dir.hpp"
+
+namespace {
+
+struct result {
+  int code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+result nmc_run(const std::string& args) {
+  const std::string cmd = std::string(NMC_BINARY) + " " + args + " 2>&1";
+  result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::array<char, 4096> buf{};
+  while (const auto n = fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string example(const char* name) { return std::string(NMC_SOURCE_DIR) + "/examples/" + name; }
+
+bool have_fashion_mnist() {
+  return std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
+}
+
+}  // namespace
+
+TEST_CASE("cli: --help, no subcommand, unknown option") {
+  auto r = nmc_run("--help");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("inspect") != std::string::npos);
+  CHECK(r.out.find("eval") != std::string::npos);
+  CHECK(nmc_run("").code == 2);
+  CHECK(nmc_run("inspect --bogus x.yaml").code == 2);
+  CHECK(nmc_run("eval").code == 2);
+}
+
+TEST_CASE("cli: inspect prints layers, fan-in and the weight histogram") {
+  auto r = nmc_run("inspect " + example("tiny_fmnist.yaml"));
+  INFO(r.out);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("conv1") != std::string::npos);
+  CHECK(r.out.find("weights -1 / 0 / +1") != std::string::npos);
+  r = nmc_run("inspect --json " + example("tiny_fmnist.yaml"));
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["layers"].size() > 3);
+  std::int64_t hist = 0;
+  for (const auto& l : j["layers"]) {
+    hist += l["weights"]["-1"].get<std::int64_t>() + l["weights"]["0"].get<std::int64_t>() +
+            l["weights"]["+1"].get<std::int64_t>();
+  }
+  CHECK(hist == j["totals"]["weights"]["-1"].get<std::int64_t>() +
+                    j["totals"]["weights"]["0"].get<std::int64_t>() +
+                    j["totals"]["weights"]["+1"].get<std::int64_t>());
+  CHECK(hist > 0);
+}
+
+TEST_CASE("cli: bad model files exit 1 with the file and line") {
+  nmc::test::temp_dir dir;
+  nmc::atomic_write(dir / "bad.yaml", "format: nmc-model/1\nlayers:\n  - {name: a, type: bogus}\n");
+  auto r = nmc_run("inspect " + (dir / "bad.yaml").string());
+  CHECK(r.code == 1);
+  CHECK(r.out.find("bad.yaml:3: layer 'a': unknown type 'bogus'") != std::string::npos);
+  CHECK(r.out.find("hint:") != std::string::npos);
+  r = nmc_run("inspect " + (dir / "missing.yaml").string());
+  CHECK(r.code == 1);
+  CHECK(r.out.find("no such file") != std::string::npos);
+}
+
+TEST_CASE("cli: eval reports accuracy and frames/s, identical for 1 and 2 threads" *
+          doctest::skip(!have_fashion_mnist())) {
+  nmc::test::temp_dir dir;
+  const auto m = example("tiny_fmnist.yaml");
+  auto r1 = nmc_run("eval " + m + " --frames 2000 --threads 1 --json --counts " + (dir / "c1.csv").string());
+  auto r2 = nmc_run("eval " + m + " --frames 2000 --threads 2 --json --counts " + (dir / "c2.csv").string());
+  INFO(r1.out);
+  REQUIRE(r1.code == 0);
+  REQUIRE(r2.code == 0);
+  const auto j1 = nlohmann::json::parse(r1.out), j2 = nlohmann::json::parse(r2.out);
+  CHECK(j1["frames"] == 2000);
+  CHECK(j1["accuracy"].get<double>() > 0.5);  // a trained model, far above chance (0.1)
+  CHECK(j1["frames_per_s"].get<double>() > 0);
+  CHECK(j1["correct"] == j2["correct"]);
+  CHECK(j1["confusion"] == j2["confusion"]);
+  CHECK(nmc::read_file(dir / "c1.csv") == nmc::read_file(dir / "c2.csv"));
+  auto text = nmc_run("eval " + m + " --frames 100");
+  CHECK(text.code == 0);
+  CHECK(text.out.find("accuracy") != std::string::npos);
+  CHECK(text.out.find("frames/s") != std::string::npos);
+}
+
+TEST_CASE("cli: eval errors: too many frames, unknown dataset, unwritable counts file" *
+          doctest::skip(!have_fashion_mnist())) {
+  const auto m = example("tiny_fmnist.yaml");
+  auto r = nmc_run("eval " + m + " --frames 20000");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("--frames 20000 but fashion-mnist:test has only 10000 frames") != std::string::npos);
+  r = nmc_run("eval " + m + " --dataset cifar10:test");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("unknown dataset 'cifar10:test'") != std::string::npos);
+  r = nmc_run("eval " + m + " --frames 10 --counts /nonexistent-dir/c.csv");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("directory /nonexistent-dir does not exist") != std::string::npos);
+}

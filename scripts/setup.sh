@@ -29,7 +29,7 @@ packages=(
   dataset-fashion-mnist
 )
 if [ "$want_python" -eq 1 ]; then
-  packages+=(python3 python3-numpy python3-torch python3-onnx)
+  packages+=(python3 python3-numpy python3-torch python3-onnx python3-yaml)
 fi
 
 missing=()

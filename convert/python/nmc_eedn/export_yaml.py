@@ -38,4 +38,5 @@ def export_yaml(net, path, name):
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".export-")
     with os.fdopen(fd, "w") as f:
         f.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; a model file is meant to be shared
     os.replace(tmp, path)

@@ -1,17 +1,24 @@
 #include "commands.hpp"
 
+#include <iostream>
 #include <ostream>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 #include <nlohmann/json.hpp>
 
+#include <nmc/compiler/pipeline.hpp>
 #include <nmc/convert/load.hpp>
+#include <nmc/convert/yaml_model.hpp>
+#include <nmc/error.hpp>
+#include <nmc/hw/tn_program.hpp>
+#include <nmc/hw/truenorth.hpp>
 #include <nmc/files.hpp>
 #include <nmc/model/stats.hpp>
 #include <nmc/runtime/dataset.hpp>
 
 #include "evaluate.hpp"
+#include "program_info.hpp"
 #include "progress.hpp"
 
 namespace nmc::cli {
@@ -27,6 +34,15 @@ std::string hash_str(std::uint64_t h) { return fmt::format("{:016x}", h); }
 }  // namespace
 
 int run_inspect(const inspect_options& opts, std::ostream& out) {
+  if (is_program_file(opts.path)) {
+    const auto p = hw::read_program(opts.path);
+    if (opts.json) {
+      out << program_json(p, opts.path).dump(2) << "\n";
+    } else {
+      out << program_text(p, opts.path);
+    }
+    return 0;
+  }
   const model::network net = convert::load_model(opts.path);
   const auto stats = model::compute_stats(net);
   const auto hash = model::content_hash(net);
@@ -130,6 +146,41 @@ int run_eval(const eval_options& opts, std::ostream& out) {
   fmt::print(out, "accuracy   {:.2f} % ({} / {})\n", 100.0 * ev.accuracy(), ev.correct, ev.frames);
   fmt::print(out, "speed      {:.0f} frames/s on {} thread{} ({:.3f} s, reference forward pass)\n",
              fps, ev.threads, ev.threads == 1 ? "" : "s", ev.wall_s);
+  return 0;
+}
+
+int run_compile(const compile_options& opts, std::ostream& out) {
+  if (opts.target != "truenorth") {
+    throw usage_error(fmt::format("--target {}: unknown target", opts.target), "targets: truenorth");
+  }
+  if (opts.output.empty()) throw usage_error("compile needs an output file", "add -o PROGRAM");
+  const model::network net = convert::load_model(opts.model);
+  const std::string target_path = opts.target_file.empty() ? hw::default_truenorth_path().string() : opts.target_file;
+  const std::string target_text = read_file(target_path);
+  const auto target = hw::parse_truenorth(target_text, target_path);
+  compiler::pipeline_options po;
+  po.opts.chips = opts.chips;
+  po.opts.seed = opts.seed;
+  po.opts.place_effort = opts.place_effort;
+  po.opts.max_copies = opts.max_copies;
+  po.dump_after = opts.dump_after;
+  po.time_passes = opts.time_passes;
+  po.log = &std::cerr;
+  const auto state = compiler::compile_truenorth(net, target, target_text, convert::to_yaml(net), po);
+  hw::write_program(opts.output, state.program);
+  if (opts.json) {
+    out << program_json(state.program, opts.output).dump(2) << "\n";
+  } else {
+    const auto j = program_json(state.program, opts.output);
+    fmt::print(out, "compiled {} -> {}\n", opts.model, opts.output);
+    fmt::print(out, "cores    {} used on {} chip{} (lower bound {}), {} splitter cores\n", j["cores_used"].get<std::int64_t>(),
+               opts.chips, opts.chips == 1 ? "" : "s", j["cores_lower_bound"].get<std::int64_t>(),
+               j["splitter_cores"].get<std::int64_t>());
+    fmt::print(out, "routing  {:.2f} mean hops per spike (naive placement {:.2f}), {} chip crossings\n",
+               j["mean_hops_per_spike"].get<double>(), j["naive_mean_hops_per_spike"].get<double>(),
+               j["chip_crossings"].get<std::int64_t>());
+    fmt::print(out, "latency  {} ticks\n", state.program.latency_ticks);
+  }
   return 0;
 }
 

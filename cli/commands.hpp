@@ -3,6 +3,7 @@
 // structs; each command writes its human or JSON output to `out`.
 
 #include <cstddef>
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 
@@ -24,5 +25,25 @@ struct eval_options {
 
 int run_inspect(const inspect_options& opts, std::ostream& out);
 int run_eval(const eval_options& opts, std::ostream& out);
+
+}  // namespace nmc::cli
+
+namespace nmc::cli {
+
+struct compile_options {
+  std::string model;
+  std::string target = "truenorth";
+  std::string target_file;  // default: the shipped hw_models/targets/truenorth.yaml
+  std::string output;
+  int chips = 1;
+  std::uint64_t seed = 1;
+  double place_effort = 1.0;
+  int max_copies = 0;
+  std::string dump_after;
+  bool time_passes = false;
+  bool json = false;
+};
+
+int run_compile(const compile_options& opts, std::ostream& out);
 
 }  // namespace nmc::cli

@@ -1,0 +1,347 @@
+// partition: splits every unit into logical cores and connects them (fan-out).
+//
+// Units are processed from the output backwards, so that when a unit is tiled
+// the cores that read it already exist: the number of copies each of its
+// neurons needs (one slot per destination axon, plus one per output port) is
+// known exactly. A tile is a block of output channels times a rectangular
+// patch of output positions. Candidate tilings are ordered by core count and
+// the first feasible one is taken: every tile must fit the axons (counted
+// conservatively from the receptive field, two axons per input for trinary
+// weights) and the neuron slots (the exact sum of its neurons' copies).
+// A core's axons are then the distinct (input, sign) pairs its neurons use.
+//
+// A neuron needing more copies than `max_copies` sends one spike to splitter
+// cores instead, which make the copies (one extra tick, which the timing pass
+// absorbs in the delays of the other inputs).
+//
+// The lower bound reported per unit is the neuron-slot bound ceil(copies / N):
+// no core can hold more than N slots whatever the tiling.
+
+#include <algorithm>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include <nmc/compiler/passes.hpp>
+#include <nmc/error.hpp>
+
+namespace nmc::compiler {
+
+using namespace nmc::model;
+
+namespace {
+
+using range = std::pair<int, int>;
+
+// How a unit's neurons may be grouped and how many inputs a group reads.
+struct geometry {
+  int channels = 0, height = 0, width = 0;
+  std::vector<std::vector<range>> channel_options;
+  // input rows for output rows [a, b): the clipped receptive field
+  int kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, in_h = 1, in_w = 1;
+  int per_group_in = 0, out_per_group = 1;  // conv: inputs per group, outputs per group
+  std::int64_t dense_inputs = -1;            // dense: every neuron reads all inputs
+  bool pool = false;
+
+  static int span(int a, int b, int k, int s, int p, int n) {
+    const int lo = std::max(0, a * s - p), hi = std::min(n - 1, (b - 1) * s - p + k - 1);
+    return std::max(0, hi - lo + 1);
+  }
+  std::int64_t inputs(range c, int y0, int y1, int x0, int x1) const {
+    if (dense_inputs >= 0) return dense_inputs;
+    const std::int64_t area = static_cast<std::int64_t>(span(y0, y1, kh, sh, ph, in_h)) *
+                              span(x0, x1, kw, sw, pw, in_w);
+    if (pool) return (c.second - c.first) * area;
+    const int groups = (c.second - 1) / out_per_group - c.first / out_per_group + 1;
+    return static_cast<std::int64_t>(groups) * per_group_in * area;
+  }
+};
+
+std::vector<range> blocks(int begin, int end, int size) {
+  std::vector<range> r;
+  for (int c = begin; c < end; c += size) r.emplace_back(c, std::min(end, c + size));
+  return r;
+}
+
+geometry make_geometry(const compile_state& s, const unit& u) {
+  const network& net = *s.net;
+  const layer& comp = net[u.compute];
+  const tensor_shape& in = net[comp.inputs[0]].shape;
+  geometry g;
+  g.channels = u.shape.channels, g.height = u.shape.height, g.width = u.shape.width;
+  g.in_h = in.height, g.in_w = in.width;
+  int groups = 1, out_per_group = u.shape.channels;
+  if (const auto* p = std::get_if<pool_op>(&comp.op)) {
+    g.pool = true;
+    g.kh = p->kernel_h, g.kw = p->kernel_w, g.sh = p->stride_h, g.sw = p->stride_w;
+    g.ph = p->pad_h, g.pw = p->pad_w;
+    for (int m = 1; m <= g.channels; ++m) g.channel_options.push_back(blocks(0, g.channels, m));
+    return g;
+  }
+  if (const auto* cv = std::get_if<conv2d_op>(&comp.op)) {
+    g.kh = cv->kernel_h, g.kw = cv->kernel_w, g.sh = cv->stride_h, g.sw = cv->stride_w;
+    g.ph = cv->pad_h, g.pw = cv->pad_w;
+    groups = cv->groups;
+    out_per_group = cv->out_channels / groups;
+    g.per_group_in = in.channels / groups;
+  } else {
+    g.dense_inputs = in.size();
+  }
+  g.out_per_group = out_per_group;
+  for (int cb = 1; cb <= out_per_group; ++cb) {  // blocks inside one group
+    std::vector<range> r;
+    for (int gi = 0; gi < groups; ++gi) {
+      auto b = blocks(gi * out_per_group, (gi + 1) * out_per_group, cb);
+      r.insert(r.end(), b.begin(), b.end());
+    }
+    g.channel_options.push_back(std::move(r));
+  }
+  for (int m = 2; m <= groups; ++m) g.channel_options.push_back(blocks(0, g.channels, m * out_per_group));
+  return g;
+}
+
+struct tiling {
+  std::size_t option = 0;
+  int tile_h = 0, tile_w = 0;
+  std::int64_t cores = 0;
+};
+
+// 3-D prefix sums of the copies, to sum any channel range x rectangle in O(1).
+struct prefix3 {
+  int c, h, w;
+  std::vector<std::int64_t> v;
+  prefix3(const std::vector<std::int32_t>& x, int c_, int h_, int w_) : c(c_), h(h_), w(w_) {
+    v.assign(static_cast<std::size_t>(c + 1) * (h + 1) * (w + 1), 0);
+    for (int i = 1; i <= c; ++i)
+      for (int j = 1; j <= h; ++j)
+        for (int k = 1; k <= w; ++k)
+          at(i, j, k) = x[(static_cast<std::size_t>(i - 1) * h + (j - 1)) * w + (k - 1)] + at(i - 1, j, k) +
+                        at(i, j - 1, k) + at(i, j, k - 1) - at(i - 1, j - 1, k) - at(i - 1, j, k - 1) -
+                        at(i, j - 1, k - 1) + at(i - 1, j - 1, k - 1);
+  }
+  std::int64_t& at(int i, int j, int k) { return v[(static_cast<std::size_t>(i) * (h + 1) + j) * (w + 1) + k]; }
+  std::int64_t get(int i, int j, int k) const { return v[(static_cast<std::size_t>(i) * (h + 1) + j) * (w + 1) + k]; }
+  std::int64_t sum(int c0, int c1, int y0, int y1, int x0, int x1) const {
+    return get(c1, y1, x1) - get(c0, y1, x1) - get(c1, y0, x1) - get(c1, y1, x0) + get(c0, y0, x1) +
+           get(c0, y1, x0) + get(c1, y0, x0) - get(c0, y0, x0);
+  }
+};
+
+tiling choose_tiling(const compile_state& s, const unit& u, const geometry& g) {
+  const int axons = s.target.axons, slots = s.target.neurons;
+  const prefix3 copies(u.copies, g.channels, g.height, g.width);
+  std::vector<tiling> candidates;
+  for (std::size_t o = 0; o < g.channel_options.size(); ++o)
+    for (int th = 1; th <= g.height; ++th)
+      for (int tw = 1; tw <= g.width; ++tw) {
+        // Only patch sizes that differ in the number of tiles are worth trying.
+        if (th > 1 && (g.height + th - 1) / th == (g.height + th - 2) / (th - 1)) continue;
+        if (tw > 1 && (g.width + tw - 1) / tw == (g.width + tw - 2) / (tw - 1)) continue;
+        const std::int64_t n = static_cast<std::int64_t>(g.channel_options[o].size()) *
+                               ((g.height + th - 1) / th) * ((g.width + tw - 1) / tw);
+        candidates.push_back({o, th, tw, n});
+      }
+  std::sort(candidates.begin(), candidates.end(), [](const tiling& a, const tiling& b) {
+    if (a.cores != b.cores) return a.cores < b.cores;
+    return std::abs(a.tile_h - a.tile_w) < std::abs(b.tile_h - b.tile_w);  // squarer patches: fewer inputs
+  });
+  for (const auto& cand : candidates) {
+    bool ok = true;
+    for (const range& r : g.channel_options[cand.option]) {
+      for (int y0 = 0; ok && y0 < g.height; y0 += cand.tile_h)
+        for (int x0 = 0; ok && x0 < g.width; x0 += cand.tile_w) {
+          const int y1 = std::min(g.height, y0 + cand.tile_h), x1 = std::min(g.width, x0 + cand.tile_w);
+          const std::int64_t need = copies.sum(r.first, r.second, y0, y1, x0, x1);
+          if (need == 0) continue;  // no live neuron: no core
+          ok = need <= slots && g.inputs(r, y0, y1, x0, x1) * u.axons_per_input <= axons;
+        }
+      if (!ok) break;
+    }
+    if (ok) return cand;
+  }
+  return {};
+}
+
+}  // namespace
+
+void partition_pass(compile_state& s) {
+  const auto& t = s.target;
+  const std::size_t n_units = s.units.size();
+  const int max_copies = s.opts.max_copies > 0 ? s.opts.max_copies : t.neurons;
+  s.cores.clear();
+  // refs[u]: the (core, axon) pairs that read unit u's neurons (u = -1 is the input).
+  std::vector<std::vector<std::pair<std::int32_t, std::int32_t>>> refs(n_units);
+
+  auto add_core = [&](logical_core c) {
+    const auto ci = static_cast<std::int32_t>(s.cores.size());
+    for (std::size_t a = 0; a < c.axons.size(); ++a) {
+      const auto& src = c.axons[a].src;
+      if (src.unit >= 0) refs[static_cast<std::size_t>(src.unit)].emplace_back(ci, static_cast<std::int32_t>(a));
+    }
+    s.units[static_cast<std::size_t>(c.unit)].cores.push_back(ci);
+    s.cores.push_back(std::move(c));
+    return ci;
+  };
+
+  for (std::size_t back = 0; back < n_units; ++back) {
+    const std::size_t ui = n_units - 1 - back;
+    const auto neurons = static_cast<std::size_t>(s.units[ui].shape.size());
+    std::vector<std::int32_t> copies(neurons, 0);
+    for (const auto& [c, a] : refs[ui]) ++copies[static_cast<std::size_t>(s.cores[static_cast<std::size_t>(c)].axons[static_cast<std::size_t>(a)].src.index)];
+    for (const auto& p : s.port_source)
+      if (p.unit == static_cast<std::int32_t>(ui)) ++copies[static_cast<std::size_t>(p.index)];
+
+    // Splitters for neurons with more destinations than max_copies.
+    std::vector<std::vector<std::pair<std::int32_t, std::int32_t>>> dests(neurons);
+    bool split = false;
+    for (std::size_t n = 0; n < neurons; ++n) split |= copies[n] > max_copies;
+    if (split) {
+      for (const auto& ref : refs[ui]) {
+        const auto n = s.cores[static_cast<std::size_t>(ref.first)].axons[static_cast<std::size_t>(ref.second)].src.index;
+        dests[static_cast<std::size_t>(n)].push_back(ref);
+      }
+      unit sp;
+      sp.kind = unit_kind::splitter;
+      sp.name = s.units[ui].name + "/split";
+      sp.layer = sp.compute = s.units[ui].layer;
+      sp.axons_per_input = 1;
+      sp.split_of = static_cast<std::int32_t>(ui);
+      const auto su = static_cast<std::int32_t>(s.units.size());
+      refs.emplace_back();
+      std::vector<std::int32_t> chunk_size;
+      for (std::size_t n = 0; n < neurons; ++n) {
+        if (copies[n] <= max_copies) continue;
+        if (!s.port_source.empty() &&
+            std::any_of(s.port_source.begin(), s.port_source.end(), [&](const source_ref& p) {
+              return p.unit == static_cast<std::int32_t>(ui) && p.index == static_cast<std::int32_t>(n);
+            })) {
+          throw fit_error(fmt::format("layer '{}': output neuron {} also feeds {} cores; splitting it would "
+                                      "delay its class spikes", s.units[ui].name, n, copies[n] - 1),
+                          "read the output from a layer of its own");
+        }
+        const auto& d = dests[n];
+        copies[n] = 0;
+        for (std::size_t i = 0; i < d.size(); i += static_cast<std::size_t>(max_copies)) {
+          const auto k = static_cast<std::int32_t>(sp.split_source.size());
+          sp.split_source.push_back({static_cast<std::int32_t>(ui), static_cast<std::int32_t>(n)});
+          const std::size_t end = std::min(d.size(), i + static_cast<std::size_t>(max_copies));
+          for (std::size_t j = i; j < end; ++j) {
+            s.cores[static_cast<std::size_t>(d[j].first)].axons[static_cast<std::size_t>(d[j].second)].src = {su, k};
+            refs[static_cast<std::size_t>(su)].push_back(d[j]);
+          }
+          chunk_size.push_back(static_cast<std::int32_t>(end - i));
+          ++copies[n];
+        }
+      }
+      std::erase_if(refs[ui], [&](const auto& ref) {
+        return s.cores[static_cast<std::size_t>(ref.first)].axons[static_cast<std::size_t>(ref.second)].src.unit != static_cast<std::int32_t>(ui);
+      });
+      sp.shape = {static_cast<int>(sp.split_source.size()), 1, 1};
+      sp.copies = chunk_size;
+      sp.core_of.assign(sp.split_source.size(), -1);
+      std::int64_t total = 0;
+      for (auto c : chunk_size) total += c;
+      sp.lower_bound = (total + t.neurons - 1) / t.neurons;
+      s.units.push_back(std::move(sp));
+      // First-fit packing of the chunks into splitter cores.
+      logical_core cur;
+      cur.unit = su;
+      std::int64_t used = 0;
+      for (std::size_t k = 0; k < chunk_size.size(); ++k) {
+        if (used + chunk_size[k] > t.neurons || static_cast<int>(cur.axons.size()) >= t.axons) {
+          add_core(std::move(cur));
+          cur = logical_core{};
+          cur.unit = su;
+          used = 0;
+        }
+        s.units[static_cast<std::size_t>(su)].core_of[k] = static_cast<std::int32_t>(s.cores.size());
+        cur.neurons.push_back(static_cast<std::int32_t>(k));
+        const auto origin = s.units[static_cast<std::size_t>(su)].split_source[k];
+        cur.axons.push_back({origin, 1, origin});
+        used += chunk_size[k];
+      }
+      if (!cur.neurons.empty()) add_core(std::move(cur));
+      auto pos = std::find(s.order.begin(), s.order.end(), static_cast<std::int32_t>(ui));
+      s.order.insert(pos + 1, su);
+    }
+
+    unit& u = s.units[ui];
+    u.copies = std::move(copies);
+    u.core_of.assign(neurons, -1);
+    std::int64_t total = 0;
+    for (auto c : u.copies) total += c;
+    u.lower_bound = (total + t.neurons - 1) / t.neurons;
+    const geometry g = make_geometry(s, u);
+    const tiling best = choose_tiling(s, u, g);
+    if (best.cores == 0) {
+      const auto worst = *std::max_element(u.copies.begin(), u.copies.end());
+      throw fit_error(fmt::format("layer '{}': no tiling fits a core ({} axons, {} neurons); a neuron "
+                                  "needs up to {} copies", u.name, t.axons, t.neurons, worst),
+                      "use more groups, a smaller kernel, or --max-copies to use splitter cores");
+    }
+    u.tile_h = best.tile_h, u.tile_w = best.tile_w;
+    const auto& option = g.channel_options[best.option];
+    u.tile_c = option.front().second - option.front().first;
+    std::vector<std::pair<source_ref, std::uint8_t>> used;
+    for (const range& r : option)
+      for (int y0 = 0; y0 < g.height; y0 += best.tile_h)
+        for (int x0 = 0; x0 < g.width; x0 += best.tile_w) {
+          logical_core core;
+          core.unit = static_cast<std::int32_t>(ui);
+          used.clear();
+          for (int c = r.first; c < r.second; ++c)
+            for (int y = y0; y < std::min(g.height, y0 + best.tile_h); ++y)
+              for (int x = x0; x < std::min(g.width, x0 + best.tile_w); ++x) {
+                const auto n = static_cast<std::int32_t>((c * g.height + y) * g.width + x);
+                if (u.copies[static_cast<std::size_t>(n)] == 0) continue;  // dead neuron
+                core.neurons.push_back(n);
+                for_each_input(s, u, n, [&](source_ref src, int w) {
+                  used.emplace_back(src, static_cast<std::uint8_t>(u.kind == unit_kind::weighted && w < 0 ? 0 : 1));
+                });
+              }
+          if (core.neurons.empty()) continue;
+          std::sort(used.begin(), used.end());
+          used.erase(std::unique(used.begin(), used.end()), used.end());
+          for (const auto& [src, type] : used) core.axons.push_back({src, type, src});
+          const auto ci = static_cast<std::int32_t>(s.cores.size());
+          for (auto n : core.neurons) u.core_of[static_cast<std::size_t>(n)] = ci;
+          add_core(std::move(core));
+        }
+  }
+
+  // Fan-out: one slot per destination axon, in core and axon order.
+  s.input_targets.assign(s.sources[s.net->input().index()].size(), {});
+  for (std::size_t ci = 0; ci < s.cores.size(); ++ci) {
+    for (std::size_t a = 0; a < s.cores[ci].axons.size(); ++a) {
+      const auto src = s.cores[ci].axons[a].src;
+      if (src.unit < 0) {
+        s.input_targets[static_cast<std::size_t>(src.index)].push_back({static_cast<std::int32_t>(ci), static_cast<std::int32_t>(a)});
+        continue;
+      }
+      const auto host = s.units[static_cast<std::size_t>(src.unit)].core_of[static_cast<std::size_t>(src.index)];
+      s.cores[static_cast<std::size_t>(host)].slots.push_back(
+          {src.index, false, static_cast<std::int32_t>(ci), static_cast<std::int32_t>(a), 1});
+    }
+  }
+  for (std::size_t p = 0; p < s.port_source.size(); ++p) {
+    const auto& src = s.port_source[p];
+    const auto host = s.units[static_cast<std::size_t>(src.unit)].core_of[static_cast<std::size_t>(src.index)];
+    s.cores[static_cast<std::size_t>(host)].slots.push_back({src.index, true, static_cast<std::int32_t>(p), 0, 1});
+  }
+
+  const std::int64_t available = static_cast<std::int64_t>(s.opts.chips) * t.cores_per_chip();
+  if (static_cast<std::int64_t>(s.cores.size()) > available) {
+    std::string per_layer;
+    for (auto ui : s.order) {
+      const auto& u = s.units[static_cast<std::size_t>(ui)];
+      per_layer += fmt::format("\n  {:<20} {:>6} cores", u.name, u.cores.size());
+    }
+    const auto chips_needed = (static_cast<std::int64_t>(s.cores.size()) + t.cores_per_chip() - 1) / t.cores_per_chip();
+    throw fit_error(fmt::format("the model needs {} cores, but {} chip{} of {} cores give {}:{}", s.cores.size(),
+                                s.opts.chips, s.opts.chips == 1 ? "" : "s", t.cores_per_chip(), available, per_layer),
+                    fmt::format("use --chips {} or more, or fewer features / more groups in the largest layers",
+                                chips_needed));
+  }
+}
+
+}  // namespace nmc::compiler

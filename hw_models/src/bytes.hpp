@@ -1,0 +1,89 @@
+#pragma once
+// Little-endian byte writer/reader for program files. The reader checks every
+// read against the end of the buffer, so corrupt input is an error, not a crash.
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <nmc/error.hpp>
+
+namespace nmc::hw::detail {
+
+class byte_writer {
+public:
+  template <class T> void put(T v) {
+    static_assert(std::is_integral_v<T> || std::is_enum_v<T> || std::is_floating_point_v<T>);
+    char b[sizeof(T)];
+    std::memcpy(b, &v, sizeof(T));  // x86-64 and aarch64 are little-endian
+    out_.append(b, sizeof(T));
+  }
+  void put_string(const std::string& s) {
+    put<std::uint64_t>(s.size());
+    out_ += s;
+  }
+  template <class T> void put_vector(const std::vector<T>& v) {
+    put<std::uint64_t>(v.size());
+    if constexpr (std::is_trivially_copyable_v<T> && (std::is_integral_v<T> || std::is_enum_v<T>)) {
+      out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+    } else {
+      for (const auto& x : v) put(x);
+    }
+  }
+  std::string& bytes() { return out_; }
+
+private:
+  std::string out_;
+};
+
+class byte_reader {
+public:
+  byte_reader(const std::string& bytes, std::string source)
+      : data_(bytes), source_(std::move(source)) {}
+
+  template <class T> T get() {
+    need(sizeof(T));
+    T v;
+    std::memcpy(&v, data_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  std::string get_string() {
+    const auto n = get<std::uint64_t>();
+    need(n);
+    std::string s = data_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  template <class T> std::vector<T> get_vector() {
+    const auto n = get<std::uint64_t>();
+    if (n > (data_.size() - pos_) / sizeof(T)) truncated(n * sizeof(T));
+    std::vector<T> v(n);
+    std::memcpy(v.data(), data_.data() + pos_, n * sizeof(T));
+    pos_ += n * sizeof(T);
+    return v;
+  }
+  bool at_end() const { return pos_ == data_.size(); }
+  std::size_t position() const { return pos_; }
+
+private:
+  const std::string& data_;
+  std::string source_;
+  std::size_t pos_ = 0;
+
+  void need(std::uint64_t n) {
+    if (n > data_.size() - pos_) truncated(n);
+  }
+  [[noreturn]] void truncated(std::uint64_t n) {
+    throw model_error(fmt::format("{}: corrupt program: a field of {} bytes at offset {} runs past "
+                                  "the end ({} bytes)",
+                                  source_, n, pos_, data_.size()),
+                      "recompile the model with 'nmc compile'");
+  }
+};
+
+}  // namespace nmc::hw::detail

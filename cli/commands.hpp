@@ -47,3 +47,24 @@ struct compile_options {
 int run_compile(const compile_options& opts, std::ostream& out);
 
 }  // namespace nmc::cli
+
+namespace nmc::cli {
+
+struct simulate_options {
+  std::string program;  // simulate: the program file; run: the model file
+  std::string dataset = "fashion-mnist:test";
+  std::size_t frames = 0;
+  int threads = 0;
+  std::string report_path;
+  std::string spikes_path;
+  int ticks_per_frame = 0;
+  double tick_ms = 0;  // 0: the target's tick period
+  bool json = false;
+  bool check_reference = true;
+};
+
+int run_simulate(const simulate_options& opts, std::ostream& out);
+// compile (with `copts`, output optional) then simulate.
+int run_run(const compile_options& copts, const simulate_options& sopts, std::ostream& out);
+
+}  // namespace nmc::cli

@@ -57,6 +57,36 @@ int main(int argc, char** argv) {
   compile_cmd->add_flag("--time-passes", compile.time_passes, "print the time of each pass");
   compile_cmd->add_flag("--json", compile.json, "print the summary as JSON");
 
+  cli::simulate_options simulate;
+  auto add_sim_options = [](CLI::App* cmd, cli::simulate_options& o) {
+    cmd->add_option("--dataset", o.dataset, "fashion-mnist:test or fashion-mnist:train")->capture_default_str();
+    cmd->add_option("--frames", o.frames, "number of frames (default: all)");
+    cmd->add_option("--threads", o.threads, "worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--report", o.report_path, "write the JSON report to this file");
+    cmd->add_option("--spikes", o.spikes_path, "write every spike (tick, core, neuron, layer) as CSV");
+    cmd->add_option("--ticks-per-frame", o.ticks_per_frame, "ticks per frame for stateful programs (default: the program's)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--tick-ms", o.tick_ms, "tick period in ms for the speed and energy model (default: the target's)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_flag("--json", o.json, "print the JSON report instead of text");
+    cmd->add_flag("!--no-reference", o.check_reference, "skip the comparison with the model's reference pass");
+  };
+  auto* simulate_cmd = app.add_subcommand("simulate", "Simulate a compiled program tick by tick: accuracy, agreement, energy");
+  simulate_cmd->add_option("PROGRAM", simulate.program, "program file from nmc compile")->required();
+  add_sim_options(simulate_cmd, simulate);
+
+  cli::compile_options run_compile_opts;
+  cli::simulate_options run_sim;
+  auto* run_cmd = app.add_subcommand("run", "Compile a model and simulate it in one go");
+  run_cmd->add_option("MODEL", run_compile_opts.model, "model file (.yaml)")->required();
+  run_cmd->add_option("-o,--output", run_compile_opts.output, "also write the program to this file");
+  run_cmd->add_option("--chips", run_compile_opts.chips, "number of chips")->capture_default_str()->check(CLI::PositiveNumber);
+  run_cmd->add_option("--seed", run_compile_opts.seed, "placement seed")->capture_default_str();
+  run_cmd->add_option("--target-file", run_compile_opts.target_file, "target description");
+  run_cmd->add_option("--max-copies", run_compile_opts.max_copies, "copies before splitter cores are used")
+      ->check(CLI::NonNegativeNumber);
+  add_sim_options(run_cmd, run_sim);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -74,6 +104,11 @@ int main(int argc, char** argv) {
     if (*inspect_cmd) return cli::run_inspect(inspect, std::cout);
     if (*eval_cmd) return cli::run_eval(eval, std::cout);
     if (*compile_cmd) return cli::run_compile(compile, std::cout);
+    if (*simulate_cmd) return cli::run_simulate(simulate, std::cout);
+    if (*run_cmd) {
+      run_sim.program = run_compile_opts.model;
+      return cli::run_run(run_compile_opts, run_sim, std::cout);
+    }
     throw internal_error("no subcommand handled");
   } catch (const error& e) {
     fmt::print(stderr, "nmc: {}: {}\n", e.kind(), e.what());

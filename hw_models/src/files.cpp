@@ -37,41 +37,48 @@ std::string read_file(const fs::path& path) {
   return std::move(buffer).str();
 }
 
-void atomic_write(const fs::path& path, const std::function<void(std::ostream&)>& write) {
-  const fs::path target = path.has_parent_path() ? path : fs::path(".") / path;
-  const fs::path dir = target.parent_path();
+atomic_file::atomic_file(const fs::path& path) : path_(path.has_parent_path() ? path : fs::path(".") / path) {
+  const fs::path dir = path_.parent_path();
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    throw io_error(fmt::format("{}: cannot write: directory {} does not exist", path.string(),
-                               dir.string()),
+    throw io_error(fmt::format("{}: cannot write: directory {} does not exist", path.string(), dir.string()),
                    "create the directory first or choose another output path");
   }
   // A unique sibling name so the rename stays on one filesystem (atomic on POSIX).
   std::random_device rd;
-  const fs::path tmp =
-      dir / fmt::format(".{}.tmp-{:08x}", target.filename().string(), rd());
-  try {
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      if (!out) {
-        throw io_error(fmt::format("{}: cannot write: {}", path.string(), std::strerror(errno)),
-                       "check that the directory is writable");
-      }
-      write(out);
-      out.flush();
-      if (!out) {
-        throw io_error(fmt::format("{}: write failed: {}", path.string(), std::strerror(errno)),
-                       "check free disk space");
-      }
-    }
-    fs::rename(tmp, target, ec);
-    if (ec) {
-      throw io_error(fmt::format("{}: cannot replace file: {}", path.string(), ec.message()));
-    }
-  } catch (...) {
-    fs::remove(tmp, ec);
-    throw;
+  tmp_ = dir / fmt::format(".{}.tmp-{:08x}", path_.filename().string(), rd());
+  out_ = std::make_unique<std::ofstream>(tmp_, std::ios::binary | std::ios::trunc);
+  if (!*out_) {
+    throw io_error(fmt::format("{}: cannot write: {}", path.string(), std::strerror(errno)),
+                   "check that the directory is writable");
   }
+}
+
+atomic_file::~atomic_file() {
+  if (committed_) return;
+  out_.reset();
+  std::error_code ec;
+  fs::remove(tmp_, ec);
+}
+
+std::ostream& atomic_file::stream() { return *out_; }
+
+void atomic_file::commit() {
+  out_->flush();
+  if (!*out_) {
+    throw io_error(fmt::format("{}: write failed: {}", path_.string(), std::strerror(errno)), "check free disk space");
+  }
+  out_.reset();
+  std::error_code ec;
+  fs::rename(tmp_, path_, ec);
+  if (ec) throw io_error(fmt::format("{}: cannot replace file: {}", path_.string(), ec.message()));
+  committed_ = true;
+}
+
+void atomic_write(const fs::path& path, const std::function<void(std::ostream&)>& write) {
+  atomic_file f(path);
+  write(f.stream());
+  f.commit();
 }
 
 void atomic_write(const fs::path& path, std::string_view content) {

@@ -7,7 +7,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <iosfwd>
+#include <fstream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,24 @@ std::string read_file(const std::filesystem::path& path);
 // temporary file is removed, `path` is left untouched, and the error propagates.
 void atomic_write(const std::filesystem::path& path,
                   const std::function<void(std::ostream&)>& write);
+
+// An output file written through a temporary sibling and renamed over the
+// target by commit(); destroyed without commit(), it removes the temporary and
+// leaves the target untouched. For outputs streamed while a run goes on.
+class atomic_file {
+public:
+  explicit atomic_file(const std::filesystem::path& path);
+  ~atomic_file();
+  atomic_file(const atomic_file&) = delete;
+  atomic_file& operator=(const atomic_file&) = delete;
+  std::ostream& stream();
+  void commit();
+
+private:
+  std::filesystem::path path_, tmp_;
+  std::unique_ptr<std::ofstream> out_;
+  bool committed_ = false;
+};
 
 // Convenience overload for content that is already in memory.
 void atomic_write(const std::filesystem::path& path, std::string_view content);

@@ -1,0 +1,200 @@
+// nmc simulate / nmc run: a program over a dataset, checked against the
+// reference pass of the model it was compiled from, with the energy report.
+
+#include <iostream>
+#include <ostream>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <nlohmann/json.hpp>
+
+#include <nmc/compiler/pipeline.hpp>
+#include <nmc/convert/load.hpp>
+#include <nmc/convert/yaml_model.hpp>
+#include <nmc/error.hpp>
+#include <nmc/files.hpp>
+#include <nmc/hw/tn_program.hpp>
+#include <nmc/model/network.hpp>
+#include <nmc/runtime/dataset.hpp>
+#include <nmc/runtime/parallel.hpp>
+#include <nmc/runtime/tn_sim.hpp>
+
+#include "commands.hpp"
+#include "evaluate.hpp"
+#include "progress.hpp"
+
+namespace nmc::cli {
+
+namespace {
+
+nlohmann::ordered_json counts_json(const runtime::event_counts& c) {
+  return {{"synaptic_events", c.synaptic_events}, {"neuron_updates", c.neuron_updates}, {"spikes", c.spikes},
+          {"hops", c.hops}, {"chip_crossings", c.chip_crossings}, {"offchip_spikes", c.offchip_spikes}};
+}
+
+int simulate_program(const hw::tn_program& program, const std::string& program_name, const simulate_options& opts,
+                     std::ostream& out) {
+  runtime::dataset data = runtime::load_dataset(opts.dataset);
+  runtime::limit_frames(data, opts.frames);
+  runtime::sim_options so;
+  so.threads = opts.threads == 0 ? runtime::hardware_threads() : opts.threads;
+  so.ticks_per_frame = opts.ticks_per_frame;
+  so.record_spikes = !opts.spikes_path.empty();
+
+  std::unique_ptr<atomic_file> spikes;
+  if (so.record_spikes) {
+    spikes = std::make_unique<atomic_file>(opts.spikes_path);
+    spikes->stream() << "tick,core,neuron,layer\n";
+  }
+  runtime::frame_results r;
+  {
+    progress_bar bar("simulate", data.frames);
+    r = runtime::run_frames(
+        program, data, so,
+        [&](std::size_t done) {
+          bar.update(done);
+          return true;
+        },
+        [&](std::int64_t tick, const std::vector<runtime::fired_neuron>& fired) {
+          auto& s = spikes->stream();
+          for (const auto& f : fired) s << tick << ',' << f.core << ',' << f.neuron << ',' << program.layers[program.cores[f.core].layer] << '\n';
+        });
+  }
+
+  // The reference pass of the embedded model, on the same frames.
+  std::optional<double> agreement, reference_accuracy;
+  if (opts.check_reference && !program.model_text.empty()) {
+    const auto net = convert::parse_yaml_model(program.model_text, program_name + " (embedded model)");
+    if (model::content_hash(net) != program.model_hash) {
+      throw model_error(fmt::format("{}: the embedded model does not match the program's model hash", program_name),
+                        "recompile the model with 'nmc compile'");
+    }
+    evaluation ev;
+    {
+      progress_bar bar("reference", data.frames);
+      ev = evaluate_reference(net, data, so.threads, [&](std::size_t d) { bar.update(d); });
+    }
+    const auto classes = static_cast<std::size_t>(r.classes);
+    std::size_t same = 0;
+    for (std::size_t f = 0; f < r.frames; ++f)
+      same += std::equal(r.counts.begin() + static_cast<std::ptrdiff_t>(f * classes),
+                         r.counts.begin() + static_cast<std::ptrdiff_t>((f + 1) * classes),
+                         ev.counts.begin() + static_cast<std::ptrdiff_t>(f * classes));
+    agreement = r.frames ? static_cast<double>(same) / static_cast<double>(r.frames) : 1.0;
+    reference_accuracy = ev.accuracy();
+  }
+  if (spikes) spikes->commit();
+
+  std::size_t correct = 0;
+  for (std::size_t f = 0; f < r.frames; ++f) correct += r.predicted[f] == data.labels[f];
+  const double accuracy = r.frames ? static_cast<double>(correct) / static_cast<double>(r.frames) : 0.0;
+  const auto e = runtime::energy(program, r.per_layer, r.ticks, r.frames, opts.tick_ms);
+  const double sim_fps = r.wall_s > 0 ? static_cast<double>(r.frames) / r.wall_s : 0.0;
+
+  nlohmann::ordered_json j;
+  j["program"] = program_name;
+  j["model"] = program.model_name;
+  j["dataset"] = data.name;
+  j["frames"] = r.frames;
+  j["correct"] = correct;
+  j["accuracy"] = accuracy;
+  j["reference_accuracy"] = reference_accuracy ? nlohmann::ordered_json(*reference_accuracy) : nlohmann::ordered_json();
+  j["reference_agreement"] = agreement ? nlohmann::ordered_json(*agreement) : nlohmann::ordered_json();
+  j["ticks"] = r.ticks;
+  j["ticks_per_frame"] = so.ticks_per_frame > 0 ? so.ticks_per_frame : static_cast<int>(program.ticks_per_frame);
+  j["latency_ticks"] = program.latency_ticks;
+  j["synaptic_events"] = r.totals.synaptic_events;
+  j["spikes"] = r.totals.spikes;
+  j["neuron_updates"] = r.totals.neuron_updates;
+  j["hops"] = r.totals.hops;
+  j["chip_crossings"] = r.totals.chip_crossings;
+  j["offchip_spikes"] = r.totals.offchip_spikes;
+  j["tick_ms"] = e.tick_ms;
+  j["hardware_s"] = e.seconds;
+  j["energy_uj"] = e.total_uj;
+  j["static_energy_uj"] = e.static_uj;
+  j["dynamic_energy_uj"] = e.dynamic_uj;
+  j["energy_per_frame_uj"] = e.per_frame_uj;
+  j["power_mw"] = e.power_mw;
+  j["hardware_fps"] = e.hardware_fps;
+  j["wall_s"] = r.wall_s;
+  j["sim_frames_per_s"] = sim_fps;
+  j["threads"] = so.threads;
+  auto& layers = j["layers"] = nlohmann::ordered_json::array();
+  for (const auto& l : e.layers) {
+    auto entry = counts_json(l.counts);
+    entry["name"] = l.name;
+    entry["dynamic_energy_uj"] = l.dynamic_uj;
+    layers.push_back(entry);
+  }
+  j["energy_model"] = {{"counted", e.counted}, {"not_counted", e.not_counted}};
+  if (!opts.report_path.empty()) atomic_write(opts.report_path, j.dump(2) + "\n");
+
+  if (opts.json) {
+    out << j.dump(2) << "\n";
+  } else {
+    fmt::print(out, "program     {} ({} cores, {} chip{})\n", program_name, program.cores.size(), program.chips,
+               program.chips == 1 ? "" : "s");
+    fmt::print(out, "dataset     {}, {} frames, {} ticks\n", data.name, r.frames, r.ticks);
+    fmt::print(out, "accuracy    {:.2f} % ({} / {})", 100 * accuracy, correct, r.frames);
+    if (agreement) {
+      fmt::print(out, ", reference {:.2f} %, agreement {:.4f} (frames whose class counts equal the reference)\n",
+                 100 * *reference_accuracy, *agreement);
+    } else {
+      fmt::print(out, "\n");
+    }
+    fmt::print(out, "hardware    {:.0f} frames/s at {} ms per tick, latency {} ticks\n", e.hardware_fps, e.tick_ms,
+               program.latency_ticks);
+    fmt::print(out, "energy      {:.3f} uJ per frame ({:.3f} static + {:.3f} dynamic), {:.2f} mW\n", e.per_frame_uj,
+               r.frames ? e.static_uj / r.frames : 0.0, r.frames ? e.dynamic_uj / r.frames : 0.0, e.power_mw);
+    fmt::print(out, "events      {} synaptic events, {} spikes, {} hops, {} chip crossings\n", r.totals.synaptic_events,
+               r.totals.spikes, r.totals.hops, r.totals.chip_crossings);
+    fmt::print(out, "simulator   {:.0f} frames/s on {} thread{} ({:.2f} s)\n", sim_fps, so.threads,
+               so.threads == 1 ? "" : "s", r.wall_s);
+    fmt::print(out, "\n{:<22} {:>14} {:>12} {:>12} {:>14}\n", "layer", "synaptic ev.", "spikes", "hops", "uJ/frame");
+    for (const auto& l : e.layers) {
+      fmt::print(out, "{:<22} {:>14} {:>12} {:>12} {:>14.4f}\n", l.name, l.counts.synaptic_events, l.counts.spikes,
+                 l.counts.hops, r.frames ? l.dynamic_uj / r.frames : 0.0);
+    }
+    fmt::print(out, "\ncounted: {}\nnot counted: {}\n", e.counted, e.not_counted);
+  }
+  if (agreement && *agreement < 1.0) {
+    throw internal_error(fmt::format("the simulation disagrees with the reference pass on {} of {} frames",
+                                     static_cast<std::size_t>((1.0 - *agreement) * r.frames + 0.5), r.frames));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_simulate(const simulate_options& opts, std::ostream& out) {
+  const auto program = hw::read_program(opts.program);
+  return simulate_program(program, opts.program, opts, out);
+}
+
+int run_run(const compile_options& copts, const simulate_options& sopts, std::ostream& out) {
+  const model::network net = convert::load_model(copts.model);
+  const std::string target_path = copts.target_file.empty() ? hw::default_truenorth_path().string() : copts.target_file;
+  const std::string target_text = read_file(target_path);
+  compiler::pipeline_options po;
+  po.opts.chips = copts.chips;
+  po.opts.seed = copts.seed;
+  po.opts.place_effort = copts.place_effort;
+  po.opts.max_copies = copts.max_copies;
+  po.time_passes = copts.time_passes;
+  po.log = &std::cerr;
+  const auto state = compiler::compile_truenorth(net, hw::parse_truenorth(target_text, target_path), target_text,
+                                                 convert::to_yaml(net), po);
+  if (!copts.output.empty()) hw::write_program(copts.output, state.program);
+  if (!sopts.json) {
+    fmt::print(out, "compiled    {}: {} cores (lower bound {}), {:.2f} mean hops per spike\n", copts.model,
+               state.program.cores.size(), [&] {
+                 std::int64_t lb = 0;
+                 for (const auto& u : state.units) lb += u.lower_bound;
+                 return lb;
+               }(), state.routes.mean_hops);
+  }
+  return simulate_program(state.program, copts.output.empty() ? copts.model : copts.output, sopts, out);
+}
+
+}  // namespace nmc::cli

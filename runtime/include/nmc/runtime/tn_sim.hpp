@@ -1,0 +1,143 @@
+#pragma once
+// Cycle-accurate simulator of a TrueNorth-style program (HARDWARE.md 1.2).
+//
+// One tick, in this order (the order the chip uses):
+//   1. input: spikes of the frames due this tick are written into the axon
+//      schedulers (input bits with tick offset o carry frame t - o);
+//   2. update, in parallel over cores: take the scheduler slot of tick t (and
+//      clear it), integrate the crossbar, apply leak, compare with the
+//      threshold, reset, and write the spikes into the worker's buffer;
+//   3. exchange: every buffered spike sets its destination axon in slot
+//      (t + delay) mod 16 of the destination core's scheduler (through the
+//      spike_exchange seam), output spikes are counted for their frame.
+// Setting scheduler bits commutes and every axon has exactly one source, so
+// the result does not depend on which worker ran which core: identical for any
+// thread count. The loop does not allocate, lock, throw or print.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nmc/hw/tn_program.hpp>
+
+namespace nmc::runtime {
+
+struct dataset;
+
+// A spike on its way to an axon: core, axon, and the scheduler slot it lands in.
+struct spike {
+  std::uint32_t core;
+  std::uint16_t axon;
+  std::uint16_t slot;
+};
+
+// The seam between the tick loop and spike delivery. The local exchange writes
+// into this process's schedulers; a multi-process one would forward spikes for
+// cores owned elsewhere. Called once per tick with every worker's buffer.
+class spike_exchange {
+public:
+  virtual ~spike_exchange() = default;
+  virtual void exchange(std::span<const std::vector<spike>> buffers) = 0;
+};
+
+// Event counts for the energy model, per layer of the program.
+struct event_counts {
+  std::int64_t synaptic_events = 0;  // crossbar synapses reached by an active axon
+  std::int64_t neuron_updates = 0;   // neurons with a destination, every tick
+  std::int64_t spikes = 0;           // neuron firings (to a core or off chip)
+  std::int64_t hops = 0;             // mesh hops travelled by core-to-core spikes
+  std::int64_t chip_crossings = 0;   // chip boundaries crossed by spikes
+  std::int64_t offchip_spikes = 0;   // output spikes leaving the chip
+
+  event_counts& operator+=(const event_counts& o);
+};
+
+struct sim_options {
+  int threads = 1;
+  int ticks_per_frame = 0;     // 0: the program's (1 for Eedn programs)
+  bool record_spikes = false;  // keep every firing (core, neuron) of the last tick: fired()
+};
+
+struct fired_neuron {
+  std::uint32_t core;
+  std::uint16_t neuron;
+  auto operator<=>(const fired_neuron&) const = default;
+};
+
+class tn_simulator {
+public:
+  tn_simulator(const hw::tn_program& program, const sim_options& opts);
+  ~tn_simulator();
+  tn_simulator(const tn_simulator&) = delete;
+  tn_simulator& operator=(const tn_simulator&) = delete;
+
+  // Schedules a spike on (core, axon) for tick now + delay (delay 0..15).
+  void inject(std::uint32_t core, std::uint16_t axon, int delay = 0);
+  // Advances one tick. Every output spike fired in this tick is reported as
+  // on_output(port, arrival tick) (arrival = tick + the neuron's delay).
+  void step(const std::function<void(std::uint32_t port, std::int64_t tick)>& on_output = {});
+
+  std::int64_t tick() const;
+  // With record_spikes: the neurons that fired in the last step, sorted.
+  const std::vector<fired_neuron>& fired() const;
+  std::int32_t potential(std::uint32_t core, std::uint32_t neuron) const;
+  const std::vector<event_counts>& counts_per_layer() const;  // summed over workers
+  event_counts totals() const;
+  int threads() const;
+  const hw::tn_program& program() const;
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+  friend struct frame_runner;
+};
+
+// Results of running frames through a program, one frame per tick (pipelined).
+struct frame_results {
+  std::size_t frames = 0;
+  int classes = 0;
+  std::vector<std::int32_t> counts;     // frames x classes
+  std::vector<std::int32_t> predicted;  // frames (ties: lowest class)
+  std::int64_t ticks = 0;
+  std::vector<event_counts> per_layer;
+  event_counts totals;
+  double wall_s = 0;
+};
+
+// Encodes each frame (the program's thermometer code) into input spikes and
+// runs until every frame's class spikes have been counted. `on_progress(done)`
+// is called every few hundred ticks; it may return false to stop early (the
+// results then hold the frames completed so far).
+// With opts.record_spikes, `on_spikes(tick, fired)` sees every tick's firings.
+frame_results run_frames(const hw::tn_program& program, const dataset& data, const sim_options& opts,
+                         const std::function<bool(std::size_t)>& on_progress = {},
+                         const std::function<void(std::int64_t, const std::vector<fired_neuron>&)>& on_spikes = {});
+
+// Energy and speed from the counted events and the target's constants.
+struct energy_report {
+  double tick_ms = 0;
+  double seconds = 0;            // hardware time: ticks x tick period
+  double static_uj = 0;
+  double dynamic_uj = 0;
+  double total_uj = 0;
+  double per_frame_uj = 0;
+  double power_mw = 0;
+  double hardware_fps = 0;
+  struct layer {
+    std::string name;
+    double dynamic_uj = 0;
+    event_counts counts;
+  };
+  std::vector<layer> layers;
+  std::string counted;      // what the model counts
+  std::string not_counted;  // what it leaves out
+};
+
+energy_report energy(const hw::tn_program& program, const std::vector<event_counts>& per_layer,
+                     std::int64_t ticks, std::size_t frames, double tick_ms = 0);
+
+}  // namespace nmc::runtime

@@ -1,0 +1,126 @@
+// Frames through a TrueNorth-style program, and the energy model.
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include <fmt/format.h>
+
+#include <nmc/error.hpp>
+#include <nmc/runtime/dataset.hpp>
+#include <nmc/runtime/tn_sim.hpp>
+
+namespace nmc::runtime {
+
+frame_results run_frames(const hw::tn_program& p, const dataset& data, const sim_options& opts,
+                         const std::function<bool(std::size_t)>& on_progress,
+                         const std::function<void(std::int64_t, const std::vector<fired_neuron>&)>& on_spikes) {
+  const auto levels = p.thermometer.size();
+  if (static_cast<std::size_t>(data.channels) != p.image_channels || static_cast<std::uint32_t>(data.height) != p.image_height ||
+      static_cast<std::uint32_t>(data.width) != p.image_width) {
+    throw data_error(fmt::format("{} frames are {}x{}x{}, the program's input expects {}x{}x{}", data.name,
+                                 data.channels, data.height, data.width, p.image_channels, p.image_height, p.image_width),
+                     "use a program compiled for this dataset");
+  }
+  const int tpf = opts.ticks_per_frame > 0 ? opts.ticks_per_frame : static_cast<int>(p.ticks_per_frame);
+  const auto start = std::chrono::steady_clock::now();
+  tn_simulator sim(p, opts);
+
+  // Input targets grouped by tick offset: at tick t, offset group o carries
+  // frame (t - o) / ticks_per_frame.
+  std::map<int, std::vector<std::pair<std::uint32_t, const hw::tn_input_target*>>> groups;
+  for (std::uint32_t bit = 0; bit + 1 < p.input_offsets.size(); ++bit)
+    for (auto k = p.input_offsets[bit]; k < p.input_offsets[bit + 1]; ++k)
+      groups[p.input_targets[k].tick_offset].emplace_back(bit, &p.input_targets[k]);
+  const std::size_t hw = static_cast<std::size_t>(p.image_height) * p.image_width;
+  auto bit_value = [&](std::size_t frame, std::uint32_t bit) {
+    const std::size_t plane = bit / hw, pixel = bit % hw;
+    const std::size_t c = plane / levels, k = plane % levels;
+    return data.frame(frame)[c * hw + pixel] >= p.thermometer[k];
+  };
+
+  frame_results r;
+  r.frames = data.frames;
+  r.classes = static_cast<int>(p.classes);
+  const auto classes = static_cast<std::size_t>(p.classes);
+  r.counts.assign(r.frames * classes, 0);
+  const std::int64_t frames = static_cast<std::int64_t>(r.frames);
+  const std::int64_t total_ticks = frames * tpf + p.output_tick_offset;
+  std::size_t completed = 0;
+  bool stopped = false;
+  auto on_output = [&](std::uint32_t port, std::int64_t tick) {
+    const std::int64_t rel = tick - p.output_tick_offset;
+    if (rel < 0) return;
+    const std::int64_t f = rel / tpf;
+    const auto cls = p.output_class[port];
+    if (f < frames && cls >= 0) ++r.counts[static_cast<std::size_t>(f) * classes + static_cast<std::size_t>(cls)];
+  };
+  for (std::int64_t t = 0; t < total_ticks; ++t) {
+    for (const auto& [offset, targets] : groups) {
+      const std::int64_t rel = t - offset;
+      if (rel < 0 || rel / tpf >= frames) continue;
+      const auto f = static_cast<std::size_t>(rel / tpf);
+      for (const auto& [bit, target] : targets)
+        if (bit_value(f, bit)) sim.inject(target->core, target->axon, 0);
+    }
+    sim.step(on_output);
+    if (opts.record_spikes && on_spikes) on_spikes(t, sim.fired());
+    // Frame f is complete once tick (f + 1) * tpf - 1 + offset has run.
+    const std::int64_t done = (t + 1 - static_cast<std::int64_t>(p.output_tick_offset)) / tpf;
+    completed = static_cast<std::size_t>(std::clamp<std::int64_t>(done, 0, frames));
+    if (on_progress && (t % 256 == 255 || t + 1 == total_ticks) && !on_progress(completed)) {
+      stopped = true;
+      break;
+    }
+  }
+  r.ticks = sim.tick();
+  if (stopped) {
+    r.frames = completed;
+    r.counts.resize(r.frames * classes);
+  }
+  r.predicted.resize(r.frames);
+  for (std::size_t f = 0; f < r.frames; ++f) {
+    const auto* c = r.counts.data() + f * classes;
+    r.predicted[f] = static_cast<std::int32_t>(std::max_element(c, c + classes) - c);
+  }
+  r.per_layer = sim.counts_per_layer();
+  r.totals = sim.totals();
+  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+energy_report energy(const hw::tn_program& p, const std::vector<event_counts>& per_layer, std::int64_t ticks,
+                     std::size_t frames, double tick_ms) {
+  const auto& t = p.target;
+  energy_report e;
+  e.tick_ms = tick_ms > 0 ? tick_ms : t.tick_period_ms;
+  e.seconds = static_cast<double>(ticks) * e.tick_ms * 1e-3;
+  // Static power is per chip (the sweep was measured on one chip).
+  e.static_uj = t.static_power_mw * p.chips * e.seconds * 1e3;
+  for (std::size_t l = 0; l < per_layer.size(); ++l) {
+    const auto& c = per_layer[l];
+    const double pj = static_cast<double>(c.synaptic_events) * t.synaptic_event_pj +
+                      static_cast<double>(c.neuron_updates) * t.neuron_update_pj +
+                      static_cast<double>(c.hops) * t.spike_hop_pj +
+                      static_cast<double>(c.chip_crossings) * t.chip_crossing_pj +
+                      static_cast<double>(c.offchip_spikes) * t.offchip_spike_pj;
+    e.layers.push_back({l < p.layers.size() ? p.layers[l] : fmt::format("layer {}", l), pj * 1e-6, c});
+    e.dynamic_uj += pj * 1e-6;
+  }
+  e.total_uj = e.static_uj + e.dynamic_uj;
+  e.per_frame_uj = frames ? e.total_uj / static_cast<double>(frames) : 0.0;
+  e.power_mw = e.seconds > 0 ? e.total_uj / e.seconds * 1e-3 : 0.0;
+  e.hardware_fps = 1000.0 / (e.tick_ms * std::max<std::uint32_t>(1, p.ticks_per_frame));
+  e.counted = fmt::format(
+      "static power {} mW per chip x ticks x {} ms; synaptic events x {} pJ; neuron updates x {} pJ; "
+      "core-to-core hops x {} pJ; chip crossings x {} pJ; output spikes leaving the chip x {} pJ",
+      t.static_power_mw, e.tick_ms, t.synaptic_event_pj, t.neuron_update_pj, t.spike_hop_pj, t.chip_crossing_pj,
+      t.offchip_spike_pj);
+  e.not_counted =
+      "encoding the frames and delivering input spikes from the host; the host itself; voltage or "
+      "temperature dependence (constants are for the target file's voltage); idle cores' leakage "
+      "beyond the per-chip static power";
+  return e;
+}
+
+}  // namespace nmc::runtime

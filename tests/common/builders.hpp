@@ -69,6 +69,78 @@ inline std::vector<std::int32_t> populations(int neurons, int classes) {
   return v;
 }
 
+// A random Eedn network: 1-3 conv layers (random kernel, stride, padding,
+// groups, thresholds, signs), random max/average pools, sometimes a concat of
+// two branches, then a dense layer read out by class populations. Every conv
+// and dense neuron sums at most `max_fan_in` inputs.
+inline network random_network(std::mt19937& rng, int max_fan_in) {
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (;;) {
+    builder b;
+    const int c0 = pick(1, 2), h = pick(5, 12), w = pick(5, 12);
+    std::vector<int> levels;
+    for (int t = 1, n = pick(1, 3); t <= n; ++t) levels.push_back(t * 255 / (n + 1));
+    b.input(c0, h, w, levels);
+    int channels = c0 * static_cast<int>(levels.size());
+    int hh = h, ww = w;
+    bool ok = true;
+    const int convs = pick(1, 3);
+    for (int layer = 0; layer < convs; ++layer) {
+      const int k = pick(1, 3), stride = pick(1, 2), pad = pick(0, k - 1);
+      std::vector<int> divisors;
+      for (int g = 1; g <= channels; ++g)
+        if (channels % g == 0 && k * k * channels / g <= max_fan_in) divisors.push_back(g);
+      if (divisors.empty() || hh + 2 * pad < k || ww + 2 * pad < k) break;
+      const int groups = divisors[static_cast<std::size_t>(pick(0, static_cast<int>(divisors.size()) - 1))];
+      const int out = groups * pick(1, 3);
+      std::vector<std::int8_t> wts(static_cast<std::size_t>(out * (channels / groups) * k * k));
+      for (auto& v : wts) v = static_cast<std::int8_t>(pick(-1, 1));
+      const auto before = *b.last;
+      b.conv("c" + std::to_string(layer), out, k, stride, pad, groups, wts);
+      const int fan = k * k * channels / groups;
+      std::vector<std::int32_t> thr;
+      std::vector<std::int8_t> sign;
+      for (int o = 0; o < out; ++o) thr.push_back(pick(-std::min(fan, 2), std::min(fan, 3))), sign.push_back(pick(0, 3) ? 1 : -1);
+      b.threshold("a" + std::to_string(layer), thr, sign);
+      hh = (hh + 2 * pad - k) / stride + 1;
+      ww = (ww + 2 * pad - k) / stride + 1;
+      channels = out;
+      if (pick(0, 3) == 0 && stride == 1 && pad * 2 == k - 1) {
+        // A second branch from the same input: a 1x1 pool of it, concatenated.
+        const auto branch = b.add("br" + std::to_string(layer), pool_op{pool_kind::max, 1, 1, 1, 1, 0, 0, 1}, {before});
+        verify(b.net);
+        if (b.net[branch].shape.height == hh && b.net[branch].shape.width == ww) {
+          const auto main = layer_id(static_cast<std::uint32_t>(b.net.size() - 2));
+          b.add("cat" + std::to_string(layer), concat_op{}, {main, branch});
+          channels += b.net[branch].shape.channels;
+        } else {
+          ok = false;
+        }
+      }
+      if (pick(0, 2) == 0 && hh >= 2 && ww >= 2) {
+        const bool avg = pick(0, 1);
+        b.pool("p" + std::to_string(layer), avg ? pool_kind::average : pool_kind::max, 2, pick(1, 2), pick(0, 1),
+               avg ? pick(1, 4) : 1);
+        verify(b.net);  // fills the pool's shape; the network is not complete yet
+        hh = b.net[*b.last].shape.height;
+        ww = b.net[*b.last].shape.width;
+      }
+    }
+    const int n = channels * hh * ww;
+    if (!ok || n > max_fan_in) continue;
+    b.flatten("flat");
+    const int classes = pick(2, 4), per = pick(1, 3);
+    std::vector<std::int8_t> wts(static_cast<std::size_t>(classes * per * n));
+    for (auto& v : wts) v = static_cast<std::int8_t>(pick(-1, 1));
+    b.dense("fc", classes * per, wts);
+    std::vector<std::int32_t> thr(static_cast<std::size_t>(classes * per));
+    for (auto& t : thr) t = pick(-1, 2);
+    b.threshold("fa", thr);
+    b.output(classes, populations(classes * per, classes));
+    return b.done();
+  }
+}
+
 // Naive forward pass: every tensor as int values in (c, y, x) order.
 struct naive_result {
   std::vector<std::vector<int>> values;  // per layer

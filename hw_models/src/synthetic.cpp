@@ -1,0 +1,104 @@
+#include <nmc/hw/synthetic.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include <fmt/format.h>
+
+#include <nmc/error.hpp>
+
+namespace nmc::hw {
+
+namespace {
+tn_program empty_program(const truenorth_target& target, const std::string& target_text, int cores, const char* layer) {
+  if (cores < 1 || cores > target.cores_per_chip()) {
+    throw usage_error(fmt::format("synthetic program: {} cores, one chip has {}", cores, target.cores_per_chip()));
+  }
+  tn_program p;
+  p.target_text = target_text;
+  p.target = target;
+  p.model_name = layer;
+  p.layers = {layer};
+  p.input_offsets = {0};
+  p.classes = 1;
+  p.output_class = {0};
+  p.cores.resize(static_cast<std::size_t>(cores));
+  for (int i = 0; i < cores; ++i) {
+    auto& c = p.cores[static_cast<std::size_t>(i)];
+    c.x = static_cast<std::uint32_t>(i % target.cores_x);
+    c.y = static_cast<std::uint32_t>(i / target.cores_x);
+    c.seed = static_cast<std::uint32_t>(0x9e3779b9u * static_cast<std::uint32_t>(i + 1));
+    c.axon_type.assign(static_cast<std::size_t>(target.axons), 0);
+    c.crossbar.assign(static_cast<std::size_t>(target.axons) * static_cast<std::size_t>(target.neurons / 64), 0);
+    c.neurons.assign(static_cast<std::size_t>(target.neurons), tn_neuron{});
+  }
+  return p;
+}
+}  // namespace
+
+tn_program periodic_chip(const truenorth_target& target, const std::string& target_text, int cores, double rate_hz,
+                         int synapses_per_neuron) {
+  tn_program p = empty_program(target, target_text, cores, "periodic");
+  const int n = target.neurons, a = target.axons, row_words = n / 64;
+  const double period = 1000.0 / (rate_hz * target.tick_period_ms);
+  const int lo = static_cast<int>(std::floor(period));
+  // Fraction of neurons with period lo such that the mean rate is rate_hz.
+  const double hi_rate = 1.0 / (lo + 1), lo_rate = 1.0 / lo, want = 1.0 / period;
+  const double frac_lo = lo_rate == hi_rate ? 1.0 : (want - hi_rate) / (lo_rate - hi_rate);
+  for (auto& c : p.cores) {
+    for (int j = 0; j < n; ++j) {
+      auto& nr = c.neurons[static_cast<std::size_t>(j)];
+      const int per = (j + 0.5) / n < frac_lo ? lo : lo + 1;
+      nr.weight = {0, 0, 0, 0};
+      nr.threshold = per;
+      nr.leak = 1;
+      nr.initial_potential = j % per;
+      nr.dest = dest_kind::core;
+      nr.dest_core = static_cast<std::uint32_t>(&c - p.cores.data());
+      nr.dest_axon = static_cast<std::uint16_t>(j % a);
+      nr.delay_ticks = 1;
+    }
+    // Axon i reaches neurons i, i+1, ..., i+synapses-1 (mod n): every neuron
+    // has `synapses_per_neuron` synapses and every row as many.
+    for (int i = 0; i < a; ++i)
+      for (int k = 0; k < synapses_per_neuron; ++k) {
+        const int j = (i + k) % n;
+        c.crossbar[static_cast<std::size_t>(i * row_words + j / 64)] |= std::uint64_t{1} << (j % 64);
+      }
+  }
+  return p;
+}
+
+tn_program random_chip(const truenorth_target& target, const std::string& target_text, int cores, double density,
+                       int threshold, int radius, std::uint64_t seed) {
+  tn_program p = empty_program(target, target_text, cores, "random");
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u01(0.0, 1.0);
+  std::uniform_int_distribution<int> type(0, 3), axon(0, target.axons - 1), off(-radius, radius);
+  const int n = target.neurons, row_words = n / 64;
+  for (auto& c : p.cores) {
+    for (auto& t : c.axon_type) t = static_cast<std::uint8_t>(type(rng));
+    for (int i = 0; i < target.axons; ++i)
+      for (int j = 0; j < n; ++j)
+        if (u01(rng) < density) c.crossbar[static_cast<std::size_t>(i * row_words + j / 64)] |= std::uint64_t{1} << (j % 64);
+    for (auto& nr : c.neurons) {
+      nr.weight = {1, 1, 1, -1};  // three excitatory types, one inhibitory
+      nr.threshold = threshold;
+      nr.leak = 0;
+      nr.neg_threshold = 0;
+      nr.kappa = 1;
+      // A destination within `radius` cores (clipped to the used cores).
+      const int x = static_cast<int>(c.x) + off(rng), y = static_cast<int>(c.y) + off(rng);
+      const int cx = std::clamp(x, 0, target.cores_x - 1), cy = std::clamp(y, 0, target.cores_y - 1);
+      const int dest = std::min(cy * target.cores_x + cx, cores - 1);
+      nr.dest = dest_kind::core;
+      nr.dest_core = static_cast<std::uint32_t>(dest);
+      nr.dest_axon = static_cast<std::uint16_t>(axon(rng));
+      nr.delay_ticks = 1;
+    }
+  }
+  return p;
+}
+
+}  // namespace nmc::hw

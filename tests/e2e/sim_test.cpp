@@ -1,0 +1,97 @@
+// Compiler + simulator against the reference pass: every class count of every
+// frame must be equal (the correctness contract), for any thread count.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <random>
+
+#include <nmc/convert/load.hpp>
+#include <nmc/convert/yaml_model.hpp>
+#include <nmc/runtime/dataset.hpp>
+#include <nmc/runtime/tn_sim.hpp>
+
+#include "common/builders.hpp"
+#include "common/compile.hpp"
+#include "evaluate.hpp"
+
+using namespace nmc;
+
+namespace {
+
+runtime::dataset random_frames(const model::network& net, std::size_t frames, std::mt19937& rng) {
+  const auto& img = net[net.input()].as<model::input_op>().image;
+  runtime::dataset d;
+  d.name = "random";
+  d.channels = img.channels, d.height = img.height, d.width = img.width;
+  d.frames = frames;
+  d.pixels.resize(frames * d.pixels_per_frame());
+  for (auto& p : d.pixels) p = static_cast<std::uint8_t>(rng() & 0xff);
+  d.labels.assign(frames, 0);
+  return d;
+}
+
+bool have_fashion_mnist() {
+  return std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
+}
+
+}  // namespace
+
+TEST_CASE("e2e: random networks compile and simulate bit-exactly against the reference") {
+  std::mt19937 rng(2024);
+  int with_splitters = 0, with_concat = 0, with_negative_sign = 0, with_avg_pool = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    CAPTURE(trial);
+    const auto net = test::random_network(rng, 128);
+    const auto target = hw::default_truenorth();
+    compiler::pipeline_options po;
+    po.opts.seed = static_cast<std::uint64_t>(trial);
+    po.opts.max_copies = trial % 3 == 0 ? 2 : 0;  // often force splitter cores
+    const auto state = compiler::compile_truenorth(net, target, test::default_target_text(), "", po);
+    with_splitters += std::any_of(state.units.begin(), state.units.end(),
+                                  [](const compiler::unit& u) { return u.kind == compiler::unit_kind::splitter; });
+    for (const auto& l : net.layers()) {
+      with_concat += l.is<model::concat_op>();
+      if (const auto* t = std::get_if<model::threshold_op>(&l.op))
+        with_negative_sign += std::count(t->sign.begin(), t->sign.end(), std::int8_t{-1}) > 0;
+      if (const auto* p = std::get_if<model::pool_op>(&l.op)) with_avg_pool += p->kind == model::pool_kind::average;
+    }
+    const auto data = random_frames(net, 40, rng);
+    runtime::sim_options so;
+    so.threads = 1 + trial % 2;
+    const auto sim = runtime::run_frames(state.program, data, so);
+    const auto ref = cli::evaluate_reference(net, data, 1);
+    REQUIRE(sim.frames == ref.frames);
+    CHECK(sim.counts == ref.counts);
+    CHECK(sim.predicted == ref.predicted);
+  }
+  // The trials cover the features that are easy to get wrong.
+  CHECK(with_splitters > 0);
+  CHECK(with_concat > 0);
+  CHECK(with_negative_sign > 0);
+  CHECK(with_avg_pool > 0);
+  MESSAGE("splitters ", with_splitters, ", concat ", with_concat, ", negative signs ", with_negative_sign,
+          ", average pools ", with_avg_pool);
+}
+
+TEST_CASE("e2e: tiny_fmnist, all 10,000 test frames: agreement 1.0, identical for 1 and 2 threads" *
+          doctest::skip(!have_fashion_mnist())) {
+  const auto net = convert::load_model(std::string(NMC_SOURCE_DIR) + "/examples/tiny_fmnist.yaml");
+  const auto state = compiler::compile_truenorth(net, hw::default_truenorth(), test::default_target_text(),
+                                                 convert::to_yaml(net), {});
+  const auto data = runtime::load_dataset("fashion-mnist:test");
+  const auto ref = cli::evaluate_reference(net, data, 2);
+  runtime::sim_options one, two;
+  one.threads = 1;
+  two.threads = 2;
+  const auto a = runtime::run_frames(state.program, data, one);
+  const auto b = runtime::run_frames(state.program, data, two);
+  CHECK(a.counts == ref.counts);
+  CHECK(b.counts == ref.counts);
+  CHECK(ref.correct == 8316);  // the accuracy recorded in examples/tiny_fmnist.json
+  CHECK(a.totals.synaptic_events == b.totals.synaptic_events);
+  CHECK(a.totals.spikes == b.totals.spikes);
+  CHECK(a.totals.hops == b.totals.hops);
+  const auto ea = runtime::energy(state.program, a.per_layer, a.ticks, a.frames);
+  const auto eb = runtime::energy(state.program, b.per_layer, b.ticks, b.frames);
+  CHECK(ea.per_frame_uj == eb.per_frame_uj);
+}

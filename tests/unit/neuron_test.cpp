@@ -1,0 +1,180 @@
+// The neuron model of HARDWARE.md 1.2 on hand-computed cases.
+#include <doctest/doctest.h>
+
+#include <nmc/runtime/tn_sim.hpp>
+
+#include "common/tn_builder.hpp"
+
+using namespace nmc;
+using nmc::runtime::sim_options;
+using nmc::runtime::tn_simulator;
+using nmc::test::tn_builder;
+
+namespace {
+
+// Ticks in which neuron (core, j) fired, over `ticks` ticks.
+std::vector<std::int64_t> fire_ticks(const hw::tn_program& p, std::uint32_t core, std::uint16_t j, int ticks,
+                                     int threads = 1) {
+  sim_options o;
+  o.threads = threads;
+  o.record_spikes = true;
+  tn_simulator sim(p, o);
+  std::vector<std::int64_t> out;
+  for (int t = 0; t < ticks; ++t) {
+    sim.step();
+    for (const auto& f : sim.fired())
+      if (f.core == core && f.neuron == j) out.push_back(t);
+  }
+  return out;
+}
+
+std::vector<std::int32_t> potentials(const hw::tn_program& p, int ticks) {
+  tn_simulator sim(p, {});
+  std::vector<std::int32_t> v;
+  for (int t = 0; t < ticks; ++t) {
+    sim.step();
+    v.push_back(sim.potential(0, 0));
+  }
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("neuron: alpha 10 with leak +1 fires every 10 ticks") {
+  tn_builder b;
+  auto& n = b.observed(0, 0);
+  n.threshold = 10;
+  n.leak = 1;
+  CHECK(fire_ticks(b.p, 0, 0, 35) == std::vector<std::int64_t>{9, 19, 29});
+}
+
+TEST_CASE("neuron: reset modes: normal to R, linear subtracts the threshold, none keeps V") {
+  tn_builder b;
+  auto& n = b.observed(0, 0);
+  n.threshold = 5;
+  n.leak = 3;
+  n.reset = hw::reset_mode::normal;
+  n.reset_potential = 0;
+  CHECK(fire_ticks(b.p, 0, 0, 8) == std::vector<std::int64_t>{1, 3, 5, 7});  // 3, 6*, 3, 6*, ...
+  n.reset = hw::reset_mode::linear;  // 3, 6*->1, 4, 7*->2, 5*->0, 3, 6*->1, 4, 7*->2, 5*->0
+  CHECK(fire_ticks(b.p, 0, 0, 10) == std::vector<std::int64_t>{1, 3, 4, 6, 8, 9});
+  n.reset = hw::reset_mode::none;  // 3, 6*, 9*, 12*, ...
+  CHECK(fire_ticks(b.p, 0, 0, 5) == std::vector<std::int64_t>{1, 2, 3, 4});
+  n.reset = hw::reset_mode::normal;
+  n.reset_potential = 2;  // 3, 6*->2, 5*->2, 5*, ...
+  CHECK(fire_ticks(b.p, 0, 0, 5) == std::vector<std::int64_t>{1, 2, 3, 4});
+}
+
+TEST_CASE("neuron: negative threshold: kappa 1 saturates at -beta, kappa 0 applies the reset mode") {
+  tn_builder b;
+  auto& n = b.observed(0, 0);
+  n.threshold = 100;
+  n.leak = -2;
+  n.neg_threshold = 3;
+  n.kappa = 1;
+  CHECK(potentials(b.p, 4) == std::vector<std::int32_t>{-2, -3, -3, -3});  // -4 < -3 -> -3; -5 -> -3
+  n.kappa = 0;
+  n.reset = hw::reset_mode::normal;
+  n.reset_potential = 1;
+  CHECK(potentials(b.p, 5) == std::vector<std::int32_t>{-2, -1, -3, -1, -3});  // -4 -> -R
+  n.reset = hw::reset_mode::linear;
+  CHECK(potentials(b.p, 3) == std::vector<std::int32_t>{-2, -1, -3});  // -4 -> -4 + 3
+  n.reset = hw::reset_mode::none;
+  CHECK(potentials(b.p, 3) == std::vector<std::int32_t>{-2, -4, -6});
+}
+
+TEST_CASE("neuron: leak reversal pulls the potential toward zero from both sides") {
+  tn_builder b;
+  auto& n = b.observed(0, 0);
+  n.threshold = 1000;
+  n.neg_threshold = 1000;
+  n.leak = -1;
+  n.leak_reversal = 1;
+  n.initial_potential = 3;
+  CHECK(potentials(b.p, 5) == std::vector<std::int32_t>{2, 1, 0, 0, 0});
+  n.initial_potential = -3;
+  CHECK(potentials(b.p, 5) == std::vector<std::int32_t>{-2, -1, 0, 0, 0});
+}
+
+TEST_CASE("neuron: four axon types with their own signed weights") {
+  tn_builder b;
+  auto& core = b.p.cores[0];
+  for (int a = 0; a < 4; ++a) core.axon_type[static_cast<std::size_t>(a)] = static_cast<std::uint8_t>(a);
+  auto& n = b.observed(0, 7);
+  n.weight = {1, -2, 30, -40};
+  n.threshold = 1000;
+  n.neg_threshold = 1000;
+  n.reset = hw::reset_mode::none;
+  for (int a = 0; a < 4; ++a) b.connect(0, static_cast<std::uint32_t>(a), 7);
+  tn_simulator sim(b.p, {});
+  sim.inject(0, 0);
+  sim.inject(0, 2);
+  sim.step();
+  CHECK(sim.potential(0, 7) == 31);
+  sim.inject(0, 1);
+  sim.inject(0, 3);
+  sim.step();
+  CHECK(sim.potential(0, 7) == 31 - 42);
+  CHECK(sim.totals().synaptic_events == 4);
+  sim.inject(0, 5);  // not connected to neuron 7
+  sim.step();
+  CHECK(sim.potential(0, 7) == -11);
+}
+
+TEST_CASE("neuron: a spike with delay d arrives exactly d ticks later (d = 1 and 15)") {
+  for (int d : {1, 15}) {
+    CAPTURE(d);
+    tn_builder b(2);
+    auto& src = b.neuron(0, 0);  // fires in tick 0 only: V0 = 1, no leak, reset to -1000
+    src.initial_potential = 1;
+    src.reset_potential = -1000;
+    src.neg_threshold = 100000;
+    src.dest = hw::dest_kind::core;
+    src.dest_core = 1;
+    src.dest_axon = 9;
+    src.delay_ticks = static_cast<std::uint8_t>(d);
+    auto& dst = b.observed(1, 4);
+    dst.weight = {1, 0, 0, 0};
+    b.connect(1, 9, 4);
+    CHECK(fire_ticks(b.p, 0, 0, 20) == std::vector<std::int64_t>{0});
+    CHECK(fire_ticks(b.p, 1, 4, 40) == std::vector<std::int64_t>{d});
+  }
+}
+
+TEST_CASE("neuron: the potential saturates at the 20-bit range") {
+  tn_builder b;
+  auto& n = b.observed(0, 0);
+  n.threshold = 262143;
+  n.neg_threshold = 262143;
+  n.kappa = 0;
+  n.reset = hw::reset_mode::none;
+  n.leak = -255;
+  const auto v = potentials(b.p, 2100);
+  CHECK(v[0] == -255);
+  CHECK(v.back() == -(1 << 19));
+}
+
+TEST_CASE("neuron: stochastic modes are reproducible from the seeds and differ across seeds") {
+  tn_builder b(4);
+  for (std::uint32_t c = 0; c < 4; ++c) {
+    for (std::uint32_t j = 0; j < 32; ++j) {
+      auto& n = b.observed(c, j);
+      n.leak = 128;  // stochastic leak: +1 with probability 129/256
+      n.stochastic_leak = 1;
+      n.threshold = 3;
+      n.threshold_mask_bits = static_cast<std::uint8_t>(j % 3);  // random threshold offsets
+      n.stochastic_weight = {1, 1, 0, 0};
+      n.weight = {200, -100, 0, 0};
+      b.connect(c, j % 8, j);
+    }
+  }
+  const auto a = fire_ticks(b.p, 2, 5, 300, 1);
+  CHECK(a == fire_ticks(b.p, 2, 5, 300, 1));
+  CHECK(a == fire_ticks(b.p, 2, 5, 300, 2));
+  // roughly 1 spike per 3 / (129/256) ~ 6 ticks, plus threshold noise
+  CHECK(a.size() > 20);
+  CHECK(a.size() < 100);
+  tn_builder other = b;
+  for (auto& c : other.p.cores) c.seed += 1000;
+  CHECK(fire_ticks(other.p, 2, 5, 300, 1) != a);
+}

@@ -55,12 +55,12 @@ inline model::network synthetic_network(const std::vector<conv_spec>& convs, int
   return net;
 }
 
-// About the size of a one-chip Eedn network (~165 k neurons, fan-in <= 128,
-// ~10 M synaptic connections per frame).
+// The size of a one-chip Eedn network: six trinary conv layers with fan-in
+// <= 128 that compile onto most of one 4096-core chip.
 inline model::network one_chip_network(std::uint32_t seed = 1) {
-  return synthetic_network({{64, 3, 1, 1, 1},
-                            {128, 3, 2, 1, 8},
-                            {256, 3, 1, 1, 16},
+  return synthetic_network({{48, 3, 1, 1, 1},
+                            {96, 3, 2, 1, 8},
+                            {192, 3, 1, 1, 16},
                             {256, 3, 2, 1, 32},
                             {512, 3, 1, 1, 32},
                             {1024, 7, 1, 0, 256}},

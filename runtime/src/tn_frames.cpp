@@ -26,17 +26,52 @@ frame_results run_frames(const hw::tn_program& p, const dataset& data, const sim
   const auto start = std::chrono::steady_clock::now();
   tn_simulator sim(p, opts);
 
-  // Input targets grouped by tick offset: at tick t, offset group o carries
-  // frame (t - o) / ticks_per_frame.
-  std::map<int, std::vector<std::pair<std::uint32_t, const hw::tn_input_target*>>> groups;
-  for (std::uint32_t bit = 0; bit + 1 < p.input_offsets.size(); ++bit)
-    for (auto k = p.input_offsets[bit]; k < p.input_offsets[bit + 1]; ++k)
-      groups[p.input_targets[k].tick_offset].emplace_back(bit, &p.input_targets[k]);
+  // The input map once: every target must exist (a hand-built program may
+  // not have been verified), then per tick offset a CSR of bit -> targets.
+  for (const auto& tg : p.input_targets) {
+    if (tg.core >= p.cores.size() || tg.axon >= static_cast<std::uint32_t>(p.target.axons)) {
+      throw model_error(fmt::format("program input map: core {} axon {} does not exist", tg.core, tg.axon),
+                        "recompile the model with 'nmc compile'");
+    }
+  }
+  const std::size_t bits = p.input_offsets.empty() ? 0 : p.input_offsets.size() - 1;
+  struct offset_group {
+    int offset;
+    std::vector<std::uint32_t> begin;  // bits + 1
+    std::vector<hw::tn_input_target> targets;
+  };
+  std::vector<offset_group> groups;
+  {
+    std::map<int, std::vector<std::vector<hw::tn_input_target>>> by_offset;
+    for (std::uint32_t bit = 0; bit < bits; ++bit)
+      for (auto k = p.input_offsets[bit]; k < p.input_offsets[bit + 1]; ++k) {
+        auto& g = by_offset[p.input_targets[k].tick_offset];
+        g.resize(bits);
+        g[bit].push_back(p.input_targets[k]);
+      }
+    for (auto& [offset, per_bit] : by_offset) {
+      offset_group g{offset, {0}, {}};
+      for (const auto& v : per_bit) {
+        g.targets.insert(g.targets.end(), v.begin(), v.end());
+        g.begin.push_back(static_cast<std::uint32_t>(g.targets.size()));
+      }
+      groups.push_back(std::move(g));
+    }
+  }
+  // Encoded input bits of one frame (the program's thermometer code).
   const std::size_t hw = static_cast<std::size_t>(p.image_height) * p.image_width;
-  auto bit_value = [&](std::size_t frame, std::uint32_t bit) {
-    const std::size_t plane = bit / hw, pixel = bit % hw;
-    const std::size_t c = plane / levels, k = plane % levels;
-    return data.frame(frame)[c * hw + pixel] >= p.thermometer[k];
+  std::vector<std::uint32_t> set_bits;
+  set_bits.reserve(bits);
+  std::int64_t encoded_frame = -1;
+  auto encode = [&](std::size_t frame) {
+    if (static_cast<std::int64_t>(frame) == encoded_frame) return;
+    encoded_frame = static_cast<std::int64_t>(frame);
+    set_bits.clear();
+    const auto px = data.frame(frame);
+    for (std::uint32_t bit = 0; bit < bits; ++bit) {
+      const std::size_t plane = bit / hw, pixel = bit % hw;
+      if (px[plane / levels * hw + pixel] >= p.thermometer[plane % levels]) set_bits.push_back(bit);
+    }
   };
 
   frame_results r;
@@ -56,12 +91,12 @@ frame_results run_frames(const hw::tn_program& p, const dataset& data, const sim
     if (f < frames && cls >= 0) ++r.counts[static_cast<std::size_t>(f) * classes + static_cast<std::size_t>(cls)];
   };
   for (std::int64_t t = 0; t < total_ticks; ++t) {
-    for (const auto& [offset, targets] : groups) {
-      const std::int64_t rel = t - offset;
+    for (const auto& g : groups) {
+      const std::int64_t rel = t - g.offset;
       if (rel < 0 || rel / tpf >= frames) continue;
-      const auto f = static_cast<std::size_t>(rel / tpf);
-      for (const auto& [bit, target] : targets)
-        if (bit_value(f, bit)) sim.inject(target->core, target->axon, 0);
+      encode(static_cast<std::size_t>(rel / tpf));
+      for (auto bit : set_bits)
+        sim.inject_now(std::span(g.targets.data() + g.begin[bit], g.targets.data() + g.begin[bit + 1]));
     }
     sim.step(on_output);
     if (opts.record_spikes && on_spikes) on_spikes(t, sim.fired());

@@ -4,6 +4,11 @@
 #include <atomic>
 #include <bit>
 #include <chrono>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <fmt/format.h>
 #include <tbb/blocked_range.h>
@@ -46,6 +51,24 @@ struct output_spike {
 // One core: static parameters and dynamic state, each contiguous.
 struct core_data {
   std::uint32_t layer = 0;
+  // Fast path: deterministic neurons without leak reversal, 256 neurons, and
+  // weights small enough that a tick's input sum fits in 16 bits.
+  bool fast = false;
+  std::vector<std::int16_t> weight16;  // [type][neuron]
+  // Reset after a spike: V = pos_a * V + pos_b; below -beta: V = neg_a * V + neg_b.
+  std::vector<std::int32_t> leak, alpha, beta, pos_a, pos_b, neg_a, neg_b;
+  // Stateless cores (every neuron: alpha 1, beta 0, kappa 1, normal reset to
+  // R = 0, V0 = 0) keep V = 0 after every tick: a neuron fires iff its input
+  // sum >= 1 - leak. Only these thresholds and a mask of neurons with a
+  // destination are needed.
+  bool stateless = false;
+  std::vector<std::int16_t> threshold16;
+  std::array<std::uint64_t, 4> has_dest{};
+  // Destinations, compact for the spike loop.
+  std::vector<std::uint8_t> dest_kind;
+  std::vector<std::uint32_t> dest_core;
+  std::vector<std::uint16_t> dest_axon;
+  std::vector<std::uint8_t> delay;
   int neurons = 0;     // neurons updated: 0 .. neurons-1 (the rest are idle and unobservable)
   int with_dest = 0;   // neurons with a destination (counted as neuron updates)
   int axon_words = 0;
@@ -77,12 +100,15 @@ struct tn_simulator::impl {
   std::vector<std::vector<event_counts>> counts;   // per worker, per layer
   bool record = false;
   std::vector<std::vector<fired_neuron>> fired_by_worker;
-  std::vector<fired_neuron> fired;
+  std::vector<fired_neuron> fired_sorted;
+  bool avx512 = false;
+  std::vector<std::vector<std::int32_t>> input;  // per worker: a core's input sums this tick
   mutable std::vector<event_counts> summed;
   std::unique_ptr<spike_exchange> exchange;
 
-  impl(const hw::tn_program& p, int threads_, bool record_);
+  impl(const hw::tn_program& p, int threads_, bool record_, bool plain);
   void update_core(std::size_t ci, int worker);
+  void update_core_fast(std::size_t ci, int worker);
 };
 
 namespace {
@@ -100,8 +126,13 @@ public:
         std::atomic_ref<std::uint64_t>(word).fetch_or(std::uint64_t{1} << (s.axon % 64), std::memory_order_relaxed);
       }
     };
-    if (!arena_ || buffers.size() == 1) {
-      for (const auto& b : buffers) deliver(b);
+    if (!arena_ || buffers.size() == 1) {  // one thread: plain ORs
+      for (const auto& b : buffers)
+        for (const spike& s : b) {
+          auto& c = cores_[s.core];
+          c.sched[static_cast<std::size_t>(s.slot) * static_cast<std::size_t>(c.axon_words) + s.axon / 64] |=
+              std::uint64_t{1} << (s.axon % 64);
+        }
       return;
     }
     arena_->execute([&] {
@@ -116,8 +147,11 @@ private:
 
 }  // namespace
 
-tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_)
+tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bool plain)
     : program(p), threads(threads_), record(record_) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  avx512 = !plain && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+#endif
   const auto& tg = p.target;
   vmax = (std::int64_t{1} << (tg.potential_bits - 1)) - 1;
   vmin = -(std::int64_t{1} << (tg.potential_bits - 1));
@@ -163,6 +197,44 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_)
     for (int j = 0; j < tg.neurons; ++j) c.v[static_cast<std::size_t>(j)] = src.neurons[static_cast<std::size_t>(j)].initial_potential;
     c.sched.assign(static_cast<std::size_t>(scheduler_slots * c.axon_words), 0);
     total_neurons += static_cast<std::size_t>(c.neurons);
+
+    int max_w = 0;
+    bool reversal = false;
+    for (const auto& n : src.neurons) {
+      for (auto w : n.weight) max_w = std::max(max_w, std::abs(static_cast<int>(w)));
+      reversal |= n.leak_reversal != 0;
+    }
+    c.fast = !plain && !c.stochastic && !reversal && tg.neurons == 256 && max_w * tg.axons <= 32767;
+    if (c.fast) {
+      const auto nn = static_cast<std::size_t>(tg.neurons);
+      c.weight16.resize(4 * nn);
+      for (std::size_t g = 0; g < 4; ++g)
+        for (std::size_t j = 0; j < nn; ++j) c.weight16[g * nn + j] = static_cast<std::int16_t>(src.neurons[j].weight[g]);
+      for (auto* v : {&c.leak, &c.alpha, &c.beta, &c.pos_a, &c.pos_b, &c.neg_a, &c.neg_b}) v->resize(nn);
+      c.dest_kind.resize(nn), c.dest_core.resize(nn), c.dest_axon.resize(nn), c.delay.resize(nn);
+      for (std::size_t j = 0; j < nn; ++j) {
+        const auto& n = src.neurons[j];
+        c.leak[j] = n.leak, c.alpha[j] = n.threshold, c.beta[j] = n.neg_threshold;
+        // gamma: normal -> R, linear -> V - alpha, none -> V (eta is 0 here)
+        c.pos_a[j] = n.reset == hw::reset_mode::normal ? 0 : 1;
+        c.pos_b[j] = n.reset == hw::reset_mode::normal ? n.reset_potential
+                     : n.reset == hw::reset_mode::linear ? -n.threshold : 0;
+        // kappa -> -beta; else normal -> -R, linear -> V + beta, none -> V
+        c.neg_a[j] = n.kappa || n.reset == hw::reset_mode::normal ? 0 : 1;
+        c.neg_b[j] = n.kappa ? -n.neg_threshold
+                     : n.reset == hw::reset_mode::normal ? -n.reset_potential
+                     : n.reset == hw::reset_mode::linear ? n.neg_threshold : 0;
+        c.dest_kind[j] = static_cast<std::uint8_t>(n.dest);
+        c.dest_core[j] = n.dest_core, c.dest_axon[j] = n.dest_axon, c.delay[j] = n.delay_ticks;
+        if (n.dest != hw::dest_kind::none) c.has_dest[j / 64] |= std::uint64_t{1} << (j % 64);
+      }
+      c.stateless = std::all_of(src.neurons.begin(), src.neurons.end(), [](const hw::tn_neuron& n) {
+        return n.threshold == 1 && n.neg_threshold == 0 && n.kappa == 1 && n.reset == hw::reset_mode::normal &&
+               n.reset_potential == 0 && n.initial_potential == 0;
+      });
+      c.threshold16.resize(nn);
+      for (std::size_t j = 0; j < nn; ++j) c.threshold16[j] = static_cast<std::int16_t>(1 - src.neurons[j].leak);
+    }
   }
   if (threads > 1) arena = std::make_unique<tbb::task_arena>(threads);
   // Buffers sized for the worst case (every neuron fires) so the loop never allocates.
@@ -174,9 +246,157 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_)
   if (record) {
     fired_by_worker.resize(static_cast<std::size_t>(threads));
     for (auto& b : fired_by_worker) b.reserve(total_neurons);
-    fired.reserve(total_neurons);
+    fired_sorted.reserve(total_neurons);
   }
+  input.assign(static_cast<std::size_t>(threads), std::vector<std::int32_t>(static_cast<std::size_t>(tg.neurons), 0));
   exchange = std::make_unique<local_exchange>(cores, arena.get());
+}
+
+namespace {
+
+// Input sums of one core: for every active axon, its type's weight is added
+// to the neurons its crossbar row reaches. Returns the synaptic events.
+std::int64_t integrate_scalar(core_data& c, std::uint64_t* slot, std::int32_t* in) {
+  std::int64_t events = 0;
+  std::fill(in, in + 256, 0);
+  for (int w = 0; w < c.axon_words; ++w) {
+    std::uint64_t active = slot[w];
+    slot[w] = 0;
+    while (active) {
+      const int a = w * 64 + std::countr_zero(active);
+      active &= active - 1;
+      const std::int16_t* wt = c.weight16.data() + static_cast<std::size_t>(c.axon_type[static_cast<std::size_t>(a)]) * 256;
+      const std::uint64_t* row = c.crossbar.data() + static_cast<std::size_t>(a) * 4;
+      for (int r = 0; r < 4; ++r) {
+        std::uint64_t bits = row[r];
+        events += std::popcount(bits);
+        while (bits) {
+          const int j = r * 64 + std::countr_zero(bits);
+          bits &= bits - 1;
+          in[j] += wt[j];
+        }
+      }
+    }
+  }
+  return events;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// The same with AVX-512: 256 16-bit sums in 8 registers, one masked add per
+// 32 neurons of a crossbar row, whatever the row's density.
+// With `fired` (stateless cores), the sums are compared with the thresholds
+// in registers and only the 256-bit mask of firing neurons comes out.
+__attribute__((target("avx512f,avx512bw"))) std::int64_t integrate_avx512(core_data& c, std::uint64_t* slot,
+                                                                         std::int32_t* in, std::uint64_t* fired) {
+  __m512i acc[8];
+  for (auto& a : acc) a = _mm512_setzero_si512();
+  std::int64_t events = 0;
+  for (int w = 0; w < c.axon_words; ++w) {
+    std::uint64_t active = slot[w];
+    slot[w] = 0;
+    while (active) {
+      const int a = w * 64 + std::countr_zero(active);
+      active &= active - 1;
+      const std::int16_t* wt = c.weight16.data() + static_cast<std::size_t>(c.axon_type[static_cast<std::size_t>(a)]) * 256;
+      const std::uint64_t* row = c.crossbar.data() + static_cast<std::size_t>(a) * 4;
+      for (int r = 0; r < 4; ++r) {
+        const std::uint64_t bits = row[r];
+        events += std::popcount(bits);
+        if (!bits) continue;
+        const auto lo = static_cast<__mmask32>(bits), hi = static_cast<__mmask32>(bits >> 32);
+        acc[2 * r] = _mm512_mask_add_epi16(acc[2 * r], lo, acc[2 * r], _mm512_loadu_si512(wt + 64 * r));
+        acc[2 * r + 1] = _mm512_mask_add_epi16(acc[2 * r + 1], hi, acc[2 * r + 1], _mm512_loadu_si512(wt + 64 * r + 32));
+      }
+    }
+  }
+  if (fired) {
+    const std::int16_t* thr = c.threshold16.data();
+    for (int r = 0; r < 4; ++r) {
+      const std::uint64_t lo = _mm512_cmpge_epi16_mask(acc[2 * r], _mm512_loadu_si512(thr + 64 * r));
+      const std::uint64_t hi = _mm512_cmpge_epi16_mask(acc[2 * r + 1], _mm512_loadu_si512(thr + 64 * r + 32));
+      fired[r] = lo | (hi << 32);
+    }
+    return events;
+  }
+  alignas(64) std::int16_t sums[256];
+  for (int k = 0; k < 8; ++k) _mm512_store_si512(sums + 32 * k, acc[k]);
+  for (int j = 0; j < 256; ++j) in[j] = sums[j];
+  return events;
+}
+#endif
+
+// Leak, threshold and reset of deterministic neurons, branch-free so that the
+// compiler vectorises it.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void update_fast_neurons(
+    int n, std::int32_t* __restrict v, const std::int32_t* __restrict in, const core_data& c, std::int32_t vmin,
+    std::int32_t vmax, std::uint8_t* __restrict fired) {
+  const std::int32_t* __restrict leak = c.leak.data();
+  const std::int32_t* __restrict alpha = c.alpha.data();
+  const std::int32_t* __restrict beta = c.beta.data();
+  const std::int32_t* __restrict pa = c.pos_a.data();
+  const std::int32_t* __restrict pb = c.pos_b.data();
+  const std::int32_t* __restrict na = c.neg_a.data();
+  const std::int32_t* __restrict nb = c.neg_b.data();
+  for (int j = 0; j < n; ++j) {
+    std::int32_t x = std::min(std::max(v[j] + in[j], vmin), vmax);
+    x = std::min(std::max(x + leak[j], vmin), vmax);
+    const bool f = x >= alpha[j];
+    const bool ng = x < -beta[j];
+    const std::int32_t p = pa[j] * x + pb[j];
+    const std::int32_t q = na[j] * x + nb[j];
+    x = f ? p : (ng ? q : x);
+    v[j] = std::min(std::max(x, vmin), vmax);
+    fired[j] = f;
+  }
+}
+
+}  // namespace
+
+void tn_simulator::impl::update_core_fast(std::size_t ci, int worker) {
+  core_data& c = cores[ci];
+  event_counts& ev = counts[static_cast<std::size_t>(worker)][c.layer];
+  std::uint64_t* slot = c.sched.data() + static_cast<std::size_t>(t % scheduler_slots) * static_cast<std::size_t>(c.axon_words);
+  std::int32_t* in = input[static_cast<std::size_t>(worker)].data();
+  std::uint64_t fired[4] = {};
+  if (c.stateless && avx512) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    ev.synaptic_events += integrate_avx512(c, slot, in, fired);
+#endif
+  } else {
+#if defined(__x86_64__) && defined(__GNUC__)
+    ev.synaptic_events += avx512 ? integrate_avx512(c, slot, in, nullptr) : integrate_scalar(c, slot, in);
+#else
+    ev.synaptic_events += integrate_scalar(c, slot, in);
+#endif
+    if (c.stateless) {
+      for (int j = 0; j < c.neurons; ++j) fired[j / 64] |= std::uint64_t{in[j] >= c.threshold16[static_cast<std::size_t>(j)]} << (j % 64);
+    } else {
+      alignas(64) std::uint8_t fired_now[256] = {};
+      update_fast_neurons(c.neurons, c.v.data(), in, c, static_cast<std::int32_t>(vmin),
+                          static_cast<std::int32_t>(vmax), fired_now);
+      for (int j = 0; j < c.neurons; ++j) fired[j / 64] |= std::uint64_t{fired_now[j]} << (j % 64);
+    }
+  }
+  ev.neuron_updates += c.with_dest;
+  auto& out = spikes[static_cast<std::size_t>(worker)];
+  auto& outp = outputs[static_cast<std::size_t>(worker)];
+  for (int w = 0; w < 4; ++w) {
+    std::uint64_t bits = fired[w] & c.has_dest[static_cast<std::size_t>(w)];
+    while (bits) {
+      const auto sj = static_cast<std::size_t>(w * 64 + std::countr_zero(bits));
+      bits &= bits - 1;
+      ++ev.spikes;
+      if (record) fired_by_worker[static_cast<std::size_t>(worker)].push_back({static_cast<std::uint32_t>(ci), static_cast<std::uint16_t>(sj)});
+      if (c.dest_kind[sj] == static_cast<std::uint8_t>(hw::dest_kind::core)) {
+        out.push_back({c.dest_core[sj], c.dest_axon[sj], static_cast<std::uint16_t>((t + c.delay[sj]) % scheduler_slots)});
+        ev.hops += c.hops[sj];
+        ev.chip_crossings += c.crossings[sj];
+      } else {
+        outp.push_back({c.dest_axon[sj], t + c.delay[sj]});
+        ++ev.offchip_spikes;
+      }
+    }
+  }
 }
 
 // The neuron equations of HARDWARE.md 1.2 for one core and one tick.
@@ -260,7 +480,7 @@ void tn_simulator::impl::update_core(std::size_t ci, int worker) {
 
 tn_simulator::tn_simulator(const hw::tn_program& program, const sim_options& opts) {
   if (opts.threads < 1) throw usage_error(fmt::format("--threads {} must be at least 1", opts.threads));
-  impl_ = std::make_unique<impl>(program, opts.threads, opts.record_spikes);
+  impl_ = std::make_unique<impl>(program, opts.threads, opts.record_spikes, opts.plain_kernels);
 }
 
 tn_simulator::~tn_simulator() = default;
@@ -274,6 +494,15 @@ void tn_simulator::inject(std::uint32_t core, std::uint16_t axon, int delay) {
   c.sched[slot * static_cast<std::size_t>(c.axon_words) + axon / 64] |= std::uint64_t{1} << (axon % 64);
 }
 
+void tn_simulator::inject_now(std::span<const hw::tn_input_target> targets) {
+  auto& m = *impl_;
+  const auto slot = static_cast<std::size_t>(m.t % scheduler_slots);
+  for (const auto& tg : targets) {
+    auto& c = m.cores[tg.core];
+    c.sched[slot * static_cast<std::size_t>(c.axon_words) + tg.axon / 64] |= std::uint64_t{1} << (tg.axon % 64);
+  }
+}
+
 void tn_simulator::step(const std::function<void(std::uint32_t, std::int64_t)>& on_output) {
   auto& m = *impl_;
   for (auto& b : m.spikes) b.clear();
@@ -281,20 +510,20 @@ void tn_simulator::step(const std::function<void(std::uint32_t, std::int64_t)>& 
   for (auto& b : m.fired_by_worker) b.clear();
   const std::size_t n = m.cores.size();
   if (m.threads == 1) {
-    for (std::size_t ci = 0; ci < n; ++ci) m.update_core(ci, 0);
+    for (std::size_t ci = 0; ci < n; ++ci) m.cores[ci].fast ? m.update_core_fast(ci, 0) : m.update_core(ci, 0);
   } else {
     m.arena->execute([&] {
       tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 16), [&](const tbb::blocked_range<std::size_t>& r) {
         const int w = tbb::this_task_arena::current_thread_index();
-        for (std::size_t ci = r.begin(); ci < r.end(); ++ci) m.update_core(ci, w);
+        for (std::size_t ci = r.begin(); ci < r.end(); ++ci) m.cores[ci].fast ? m.update_core_fast(ci, w) : m.update_core(ci, w);
       });
     });
   }
   m.exchange->exchange(m.spikes);
   if (m.record) {
-    m.fired.clear();
-    for (const auto& b : m.fired_by_worker) m.fired.insert(m.fired.end(), b.begin(), b.end());
-    std::sort(m.fired.begin(), m.fired.end());  // worker order must not show
+    m.fired_sorted.clear();
+    for (const auto& b : m.fired_by_worker) m.fired_sorted.insert(m.fired_sorted.end(), b.begin(), b.end());
+    std::sort(m.fired_sorted.begin(), m.fired_sorted.end());  // worker order must not show
   }
   if (on_output) {
     for (const auto& b : m.outputs)
@@ -304,7 +533,7 @@ void tn_simulator::step(const std::function<void(std::uint32_t, std::int64_t)>& 
 }
 
 std::int64_t tn_simulator::tick() const { return impl_->t; }
-const std::vector<fired_neuron>& tn_simulator::fired() const { return impl_->fired; }
+const std::vector<fired_neuron>& tn_simulator::fired() const { return impl_->fired_sorted; }
 std::int32_t tn_simulator::potential(std::uint32_t core, std::uint32_t neuron) const {
   return impl_->cores.at(core).v.at(neuron);
 }

@@ -59,6 +59,7 @@ struct sim_options {
   int threads = 1;
   int ticks_per_frame = 0;     // 0: the program's (1 for Eedn programs)
   bool record_spikes = false;  // keep every firing (core, neuron) of the last tick: fired()
+  bool plain_kernels = false;  // use only the scalar reference kernels (tests compare the two)
 };
 
 struct fired_neuron {
@@ -76,6 +77,9 @@ public:
 
   // Schedules a spike on (core, axon) for tick now + delay (delay 0..15).
   void inject(std::uint32_t core, std::uint16_t axon, int delay = 0);
+  // Schedules spikes for this tick on targets already checked against the
+  // program (run_frames checks the input map once, then calls this per tick).
+  void inject_now(std::span<const hw::tn_input_target> targets);
   // Advances one tick. Every output spike fired in this tick is reported as
   // on_output(port, arrival tick) (arrival = tick + the neuron's delay).
   void step(const std::function<void(std::uint32_t port, std::int64_t tick)>& on_output = {});

@@ -9,6 +9,7 @@
 
 #include <nmc/compiler/pipeline.hpp>
 #include <nmc/convert/load.hpp>
+#include <nmc/convert/onnx_import.hpp>
 #include <nmc/convert/yaml_model.hpp>
 #include <nmc/error.hpp>
 #include <nmc/hw/tn_program.hpp>
@@ -43,7 +44,7 @@ int run_inspect(const inspect_options& opts, std::ostream& out) {
     }
     return 0;
   }
-  const model::network net = convert::load_model(opts.path);
+  const model::network net = convert::load_model(opts.path, convert::import_options{opts.quantize});
   const auto stats = model::compute_stats(net);
   const auto hash = model::content_hash(net);
   if (opts.json) {
@@ -97,7 +98,7 @@ int run_inspect(const inspect_options& opts, std::ostream& out) {
 }
 
 int run_eval(const eval_options& opts, std::ostream& out) {
-  const model::network net = convert::load_model(opts.model);
+  const model::network net = convert::load_model(opts.model, convert::import_options{opts.quantize});
   runtime::dataset data = runtime::load_dataset(opts.dataset);
   runtime::limit_frames(data, opts.frames);
 
@@ -154,7 +155,7 @@ int run_compile(const compile_options& opts, std::ostream& out) {
     throw usage_error(fmt::format("--target {}: unknown target", opts.target), "targets: truenorth");
   }
   if (opts.output.empty()) throw usage_error("compile needs an output file", "add -o PROGRAM");
-  const model::network net = convert::load_model(opts.model);
+  const model::network net = convert::load_model(opts.model, convert::import_options{opts.quantize});
   const std::string target_path = opts.target_file.empty() ? hw::default_truenorth_path().string() : opts.target_file;
   const std::string target_text = read_file(target_path);
   const auto target = hw::parse_truenorth(target_text, target_path);

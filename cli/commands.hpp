@@ -12,6 +12,7 @@ namespace nmc::cli {
 struct inspect_options {
   std::string path;
   bool json = false;
+  bool quantize = false;
 };
 
 struct eval_options {
@@ -21,6 +22,7 @@ struct eval_options {
   int threads = 0;         // 0: all hardware threads
   bool json = false;
   std::string counts_path;  // optional CSV of per-frame class counts
+  bool quantize = false;
 };
 
 int run_inspect(const inspect_options& opts, std::ostream& out);
@@ -42,6 +44,7 @@ struct compile_options {
   std::string dump_after;
   bool time_passes = false;
   bool json = false;
+  bool quantize = false;
 };
 
 int run_compile(const compile_options& opts, std::ostream& out);

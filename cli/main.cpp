@@ -24,23 +24,25 @@ int main(int argc, char** argv) {
   auto* inspect_cmd = app.add_subcommand("inspect", "Show a model's or a program's layers and resources");
   inspect_cmd->add_option("FILE", inspect.path, "model file (.yaml) or compiled program")->required();
   inspect_cmd->add_flag("--json", inspect.json, "print JSON instead of a table");
+  inspect_cmd->add_flag("--quantize", inspect.quantize, "round non-trinary ONNX weights to -1/0/+1");
 
   cli::eval_options eval;
   auto* eval_cmd = app.add_subcommand(
       "eval", "Run the reference (golden) forward pass over a dataset: accuracy and frames/s");
-  eval_cmd->add_option("MODEL", eval.model, "model file (.yaml)")->required();
+  eval_cmd->add_option("MODEL", eval.model, "model file (.onnx or .yaml)")->required();
   eval_cmd->add_option("--dataset", eval.dataset, "fashion-mnist:test or fashion-mnist:train")
       ->capture_default_str();
   eval_cmd->add_option("--frames", eval.frames, "number of frames (default: all)");
   eval_cmd->add_option("--threads", eval.threads, "worker threads (default: all cores)")
       ->check(CLI::NonNegativeNumber);
   eval_cmd->add_flag("--json", eval.json, "print JSON instead of text");
+  eval_cmd->add_flag("--quantize", eval.quantize, "round non-trinary ONNX weights to -1/0/+1");
   eval_cmd->add_option("--counts", eval.counts_path,
                        "write per-frame class spike counts as CSV to this file");
 
   cli::compile_options compile;
   auto* compile_cmd = app.add_subcommand("compile", "Compile a model into a TrueNorth-style program");
-  compile_cmd->add_option("MODEL", compile.model, "model file (.yaml)")->required();
+  compile_cmd->add_option("MODEL", compile.model, "model file (.onnx or .yaml)")->required();
   compile_cmd->add_option("-o,--output", compile.output, "program file to write")->required();
   compile_cmd->add_option("--target", compile.target, "target: truenorth")->capture_default_str();
   compile_cmd->add_option("--target-file", compile.target_file,
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
                           "print the compiler state after this pass (validate, partition, timing, place, route, emit)");
   compile_cmd->add_flag("--time-passes", compile.time_passes, "print the time of each pass");
   compile_cmd->add_flag("--json", compile.json, "print the summary as JSON");
+  compile_cmd->add_flag("--quantize", compile.quantize, "round non-trinary ONNX weights to -1/0/+1");
 
   cli::simulate_options simulate;
   auto add_sim_options = [](CLI::App* cmd, cli::simulate_options& o) {
@@ -78,13 +81,14 @@ int main(int argc, char** argv) {
   cli::compile_options run_compile_opts;
   cli::simulate_options run_sim;
   auto* run_cmd = app.add_subcommand("run", "Compile a model and simulate it in one go");
-  run_cmd->add_option("MODEL", run_compile_opts.model, "model file (.yaml)")->required();
+  run_cmd->add_option("MODEL", run_compile_opts.model, "model file (.onnx or .yaml)")->required();
   run_cmd->add_option("-o,--output", run_compile_opts.output, "also write the program to this file");
   run_cmd->add_option("--chips", run_compile_opts.chips, "number of chips")->capture_default_str()->check(CLI::PositiveNumber);
   run_cmd->add_option("--seed", run_compile_opts.seed, "placement seed")->capture_default_str();
   run_cmd->add_option("--target-file", run_compile_opts.target_file, "target description");
   run_cmd->add_option("--max-copies", run_compile_opts.max_copies, "copies before splitter cores are used")
       ->check(CLI::NonNegativeNumber);
+  run_cmd->add_flag("--quantize", run_compile_opts.quantize, "round non-trinary ONNX weights to -1/0/+1");
   add_sim_options(run_cmd, run_sim);
 
   try {

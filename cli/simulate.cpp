@@ -10,6 +10,7 @@
 
 #include <nmc/compiler/pipeline.hpp>
 #include <nmc/convert/load.hpp>
+#include <nmc/convert/onnx_import.hpp>
 #include <nmc/convert/yaml_model.hpp>
 #include <nmc/error.hpp>
 #include <nmc/files.hpp>
@@ -173,7 +174,7 @@ int run_simulate(const simulate_options& opts, std::ostream& out) {
 }
 
 int run_run(const compile_options& copts, const simulate_options& sopts, std::ostream& out) {
-  const model::network net = convert::load_model(copts.model);
+  const model::network net = convert::load_model(copts.model, convert::import_options{copts.quantize});
   const std::string target_path = copts.target_file.empty() ? hw::default_truenorth_path().string() : copts.target_file;
   const std::string target_text = read_file(target_path);
   compiler::pipeline_options po;

@@ -17,6 +17,7 @@ import io
 import os
 import sys
 
+import onnx
 import torch
 import torch.nn.functional as F
 import yaml
@@ -95,6 +96,55 @@ def forward_counts(model, pixels):
     raise ValueError("the model has no output layer")
 
 
+@torch.no_grad()
+def onnx_counts(model, pixels):
+    """Runs an Eedn-profile ONNX model with PyTorch ops: uint8 pixels -> counts [N, classes]."""
+    from onnx import numpy_helper
+    meta = {p.key: p.value for p in model.metadata_props}
+    levels = torch.tensor([float(v) for v in meta["nmc.input.levels"].split(",")])
+    p = pixels.float()
+    n, c, h, w = p.shape
+    env = {model.graph.input[0].name: (p.unsqueeze(2) >= levels.view(1, 1, -1, 1, 1)).float().reshape(n, -1, h, w)}
+    for init in model.graph.initializer:
+        env[init.name] = torch.from_numpy(numpy_helper.to_array(init).copy())
+    for node in model.graph.node:
+        a = {x.name: onnx.helper.get_attribute_value(x) for x in node.attribute}
+        x = [env[i] for i in node.input]
+        op = node.op_type
+        if op == "Conv":
+            pads = a.get("pads", [0, 0, 0, 0])
+            y = torch.round(F.conv2d(x[0], x[1], x[2] if len(x) > 2 else None, a.get("strides", 1),
+                                     (pads[0], pads[1]), 1, a.get("group", 1)))
+        elif op == "Gemm":
+            y = x[0] @ (x[1].t() if a.get("transB", 0) else x[1]) + (x[2] if len(x) > 2 else 0)
+        elif op == "Mul":
+            y = x[0] * x[1]
+        elif op == "GreaterOrEqual":
+            y = x[0] >= x[1]
+        elif op == "Cast":
+            y = x[0].float()
+        elif op == "MaxPool":
+            pads = a.get("pads", [0, 0, 0, 0])
+            y = F.max_pool2d(x[0], a["kernel_shape"], a["strides"], (pads[0], pads[1]))
+        elif op == "AveragePool":
+            pads = a.get("pads", [0, 0, 0, 0])
+            y = F.avg_pool2d(x[0], a["kernel_shape"], a["strides"], (pads[0], pads[1]),
+                             count_include_pad=bool(a.get("count_include_pad", 0)))
+        elif op == "Flatten":
+            y = x[0].reshape(x[0].shape[0], -1)
+        elif op == "Concat":
+            y = torch.cat(x, dim=a["axis"])
+        elif op == "Reshape":
+            shape = [x[0].shape[i] if int(s) == 0 else int(s) for i, s in enumerate(x[1])]
+            y = x[0].reshape(shape)
+        elif op == "ReduceSum":
+            y = x[0].sum(dim=[int(v) for v in x[1]], keepdim=bool(a.get("keepdims", 1)))
+        else:
+            raise ValueError(f"node '{node.name}': op {op} is not in the Eedn profile")
+        env[node.output[0]] = y
+    return torch.round(env[model.graph.output[0].name]).to(torch.int64)
+
+
 def write_counts(path, counts, labels):
     pred = predict(counts)
     buf = io.StringIO()
@@ -114,11 +164,16 @@ def main():
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--split", default="test", choices=["test", "train"])
     args = p.parse_args()
-    with open(args.model) as f:
-        model = yaml.safe_load(f)
     x, y = load_fashion_mnist(args.split)
     x = torch.from_numpy(x.copy())
-    counts = torch.cat([forward_counts(model, x[i:i + 1000]) for i in range(0, len(x), 1000)])
+    if args.model.endswith(".onnx"):
+        import onnx as onnx_lib
+        model = onnx_lib.load(args.model)
+        counts = torch.cat([onnx_counts(model, x[i:i + 1000]) for i in range(0, len(x), 1000)])
+    else:
+        with open(args.model) as f:
+            model = yaml.safe_load(f)
+        counts = torch.cat([forward_counts(model, x[i:i + 1000]) for i in range(0, len(x), 1000)])
     acc = write_counts(args.output, counts, y)
     print(f"wrote {args.output}: {len(y)} frames, accuracy {acc:.4f}")
 

@@ -21,6 +21,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nmc_eedn import EednBlock, EednNet, export_yaml, load_fashion_mnist  # noqa: E402
 from nmc_eedn.integer import integer_blocks, integer_forward, predict  # noqa: E402
+from export_onnx import export as export_onnx  # noqa: E402
+from oracle import write_counts  # noqa: E402
 
 # Architectures: (levels, [block args], classes, neurons per class). Every conv
 # has at most 128 inputs per neuron (TrueNorth core limit).
@@ -75,6 +77,8 @@ def main():
     p.add_argument("--max-steps", type=int, default=0, help="stop after N optimiser steps (smoke tests)")
     p.add_argument("--augment", action="store_true", help="random flips and shifts")
     p.add_argument("--out", required=True, help="model file to write (.yaml)")
+    p.add_argument("--onnx", help="also write the model in the Eedn ONNX profile to this file")
+    p.add_argument("--oracle", help="also write PyTorch's per-frame class counts (CSV.gz) for the golden tests")
     p.add_argument("--name", default=None)
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
@@ -138,6 +142,12 @@ def main():
     acc, counts, pred = evaluate(net, xte, yte)
     name = args.name or os.path.splitext(os.path.basename(args.out))[0]
     export_yaml(net, args.out, name)
+    if args.onnx:
+        import yaml
+        with open(args.out) as f:
+            export_onnx(yaml.safe_load(f), args.onnx, doc=f"trained by nmc convert/python/train.py ({args.arch})")
+    if args.oracle:
+        write_counts(args.oracle, counts, yte)
     sidecar = os.path.splitext(args.out)[0] + ".json"
     info = {
         "model": os.path.basename(args.out), "name": name, "arch": args.arch,

@@ -30,12 +30,13 @@ bool have_fashion_mnist() {
   return std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
 }
 
-void check_against_oracle(const std::string& name) {
-  const std::filesystem::path dir = std::filesystem::path(NMC_SOURCE_DIR) / "examples";
-  const auto net = nmc::convert::load_model(dir / (name + ".yaml"));
+// `model` and `counts` relative to the source tree.
+void check_against_oracle(const std::string& model, const std::string& counts) {
+  const std::filesystem::path dir = NMC_SOURCE_DIR;
+  const auto net = nmc::convert::load_model(dir / model);
   const auto data = nmc::runtime::load_dataset("fashion-mnist:test");
   const auto ev = nmc::cli::evaluate_reference(net, data, 2);
-  std::istringstream oracle(gunzip(dir / (name + ".counts.csv.gz")));
+  std::istringstream oracle(gunzip(dir / counts));
   std::string line;
   std::getline(oracle, line);  // header
   std::size_t frame = 0, mismatches = 0;
@@ -60,9 +61,14 @@ void check_against_oracle(const std::string& name) {
 }  // namespace
 
 TEST_CASE("golden: tiny_fmnist matches PyTorch on all 10,000 test frames" * doctest::skip(!have_fashion_mnist())) {
-  check_against_oracle("tiny_fmnist");
+  check_against_oracle("examples/tiny_fmnist.yaml", "examples/tiny_fmnist.counts.csv.gz");
 }
 
 TEST_CASE("golden: all_layers matches PyTorch on all 10,000 test frames" * doctest::skip(!have_fashion_mnist())) {
-  check_against_oracle("all_layers");
+  check_against_oracle("examples/all_layers.yaml", "examples/all_layers.counts.csv.gz");
+}
+
+TEST_CASE("golden: models/fmnist_small.onnx matches PyTorch running the ONNX graph on all 10,000 test frames" *
+          doctest::skip(!have_fashion_mnist())) {
+  check_against_oracle("models/fmnist_small.onnx", "models/fmnist_small.counts.csv.gz");
 }

@@ -116,3 +116,19 @@ TEST_CASE("cli: eval errors: too many frames, unknown dataset, unwritable counts
   CHECK(r.code == 1);
   CHECK(r.out.find("directory /nonexistent-dir does not exist") != std::string::npos);
 }
+
+TEST_CASE("cli: ONNX errors exit 1 with the node or file named") {
+  nmc::test::temp_dir dir;
+  const std::string good = nmc::read_file(std::string(NMC_SOURCE_DIR) + "/models/fmnist_small.onnx");
+  nmc::atomic_write(dir / "cut.onnx", good.substr(0, good.size() / 3));
+  nmc::atomic_write(dir / "text.onnx", "not a model at all\n");
+  auto r = nmc_run("inspect " + (dir / "cut.onnx").string());
+  CHECK(r.code == 1);
+  CHECK(r.out.find("cut.onnx") != std::string::npos);
+  r = nmc_run("inspect " + (dir / "text.onnx").string());
+  CHECK(r.code == 1);
+  CHECK(r.out.find("not an ONNX model") != std::string::npos);
+  r = nmc_run("inspect " + std::string(NMC_SOURCE_DIR) + "/models/fmnist_small.onnx --json");
+  CHECK(r.code == 0);
+  CHECK(nlohmann::json::parse(r.out)["totals"]["neurons"] == 24744);
+}

@@ -25,4 +25,10 @@ struct folded_threshold {
 
 folded_threshold fold_batch_norm(const batch_norm& bn, int fan_in);
 
+// The general form: a neuron fires iff  (a * x + b) OP c  for its integer sum
+// x, OP one of >=, >, <=, <. Returns the equivalent sign * x >= threshold
+// (exact: the boundary is found by evaluating the comparison itself).
+enum class compare_op { ge, gt, le, lt };
+folded_threshold fold_affine_step(double a, double b, compare_op op, double c, int fan_in);
+
 }  // namespace nmc::model

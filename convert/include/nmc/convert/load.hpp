@@ -8,8 +8,11 @@
 
 namespace nmc::convert {
 
-// Reads a model (.yaml/.yml: native format). Throws model_error/io_error with
-// the file name and the supported formats if it cannot.
+struct import_options;
+
+// Reads a model (.yaml/.yml: native format; .onnx: the Eedn ONNX profile).
+// Throws model_error/io_error with the file name and the supported formats.
 model::network load_model(const std::filesystem::path& path);
+model::network load_model(const std::filesystem::path& path, const import_options& opts);
 
 }  // namespace nmc::convert

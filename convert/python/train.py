@@ -34,6 +34,16 @@ ARCHS = {
         dict(cin=32, cout=64, kernel=3, stride=2, padding=1, groups=4),
         dict(cin=64, cout=200, kernel=4, stride=1, padding=0, groups=8),
     ], 10, 20),
+    # About one 4096-core chip: grouped 3x3 convolutions (72 inputs per filter)
+    # and a full-map final layer with 64 neurons per class.
+    "chip1": ([32, 96, 160, 224], [
+        dict(cin=4, cout=64, kernel=3, stride=1, padding=1, groups=1),
+        dict(cin=64, cout=128, kernel=3, stride=2, padding=1, groups=8),
+        dict(cin=128, cout=128, kernel=3, stride=1, padding=1, groups=16),
+        dict(cin=128, cout=256, kernel=3, stride=2, padding=1, groups=16),
+        dict(cin=256, cout=256, kernel=3, stride=1, padding=1, groups=32),
+        dict(cin=256, cout=640, kernel=7, stride=1, padding=0, groups=128),
+    ], 10, 64),
     # A few blocks of 3 channels: seconds per epoch, for smoke tests.
     "micro": ([128], [
         dict(cin=1, cout=8, kernel=4, stride=4, padding=0, groups=1),
@@ -80,6 +90,7 @@ def main():
     p.add_argument("--onnx", help="also write the model in the Eedn ONNX profile to this file")
     p.add_argument("--oracle", help="also write PyTorch's per-frame class counts (CSV.gz) for the golden tests")
     p.add_argument("--name", default=None)
+    p.add_argument("--eval-every", type=int, default=1, help="test-set evaluation every N epochs")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
 
@@ -131,6 +142,8 @@ def main():
                 print(f"\repoch {epoch + 1}/{args.epochs} step {i + 1}/{steps_per_epoch} "
                       f"loss {loss_sum / seen:.4f} train acc {correct / seen:.4f} "
                       f"{time.time() - start:.0f}s", end="", file=sys.stderr, flush=True)
+        if (epoch + 1) % args.eval_every and epoch + 1 < args.epochs and step < total:
+            continue
         acc, _, _ = evaluate(net, xte, yte)
         if not args.quiet:
             print(f"\repoch {epoch + 1}/{args.epochs}: loss {loss_sum / max(seen, 1):.4f} "

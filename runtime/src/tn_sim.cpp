@@ -64,11 +64,16 @@ struct core_data {
   bool stateless = false;
   std::vector<std::int16_t> threshold16;
   std::array<std::uint64_t, 4> has_dest{};
-  // Destinations, compact for the spike loop.
-  std::vector<std::uint8_t> dest_kind;
-  std::vector<std::uint32_t> dest_core;
-  std::vector<std::uint16_t> dest_axon;
-  std::vector<std::uint8_t> delay;
+  // Destinations, one 12-byte record per neuron for the spike loop.
+  struct destination {
+    std::uint32_t core;
+    std::uint16_t axon;
+    std::uint16_t hops;
+    std::uint8_t kind;
+    std::uint8_t delay;
+    std::uint8_t crossings;
+  };
+  std::vector<destination> dest;
   int neurons = 0;     // neurons updated: 0 .. neurons-1 (the rest are idle and unobservable)
   int with_dest = 0;   // neurons with a destination (counted as neuron updates)
   int axon_words = 0;
@@ -211,7 +216,7 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
       for (std::size_t g = 0; g < 4; ++g)
         for (std::size_t j = 0; j < nn; ++j) c.weight16[g * nn + j] = static_cast<std::int16_t>(src.neurons[j].weight[g]);
       for (auto* v : {&c.leak, &c.alpha, &c.beta, &c.pos_a, &c.pos_b, &c.neg_a, &c.neg_b}) v->resize(nn);
-      c.dest_kind.resize(nn), c.dest_core.resize(nn), c.dest_axon.resize(nn), c.delay.resize(nn);
+      c.dest.resize(nn);
       for (std::size_t j = 0; j < nn; ++j) {
         const auto& n = src.neurons[j];
         c.leak[j] = n.leak, c.alpha[j] = n.threshold, c.beta[j] = n.neg_threshold;
@@ -224,8 +229,7 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
         c.neg_b[j] = n.kappa ? -n.neg_threshold
                      : n.reset == hw::reset_mode::normal ? -n.reset_potential
                      : n.reset == hw::reset_mode::linear ? n.neg_threshold : 0;
-        c.dest_kind[j] = static_cast<std::uint8_t>(n.dest);
-        c.dest_core[j] = n.dest_core, c.dest_axon[j] = n.dest_axon, c.delay[j] = n.delay_ticks;
+        c.dest[j] = {n.dest_core, n.dest_axon, c.hops[j], static_cast<std::uint8_t>(n.dest), n.delay_ticks, c.crossings[j]};
         if (n.dest != hw::dest_kind::none) c.has_dest[j / 64] |= std::uint64_t{1} << (j % 64);
       }
       c.stateless = std::all_of(src.neurons.begin(), src.neurons.end(), [](const hw::tn_neuron& n) {
@@ -326,8 +330,10 @@ __attribute__((target("avx512f,avx512bw"))) std::int64_t integrate_avx512(core_d
 #endif
 
 // Leak, threshold and reset of deterministic neurons, branch-free so that the
-// compiler vectorises it.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void update_fast_neurons(
+// compiler vectorises it. Compiled twice (AVX-512 and the baseline) and chosen
+// at run time; not with target_clones, whose ifunc resolver runs before a
+// sanitizer runtime is up.
+__attribute__((always_inline)) inline void update_fast_neurons_body(
     int n, std::int32_t* __restrict v, const std::int32_t* __restrict in, const core_data& c, std::int32_t vmin,
     std::int32_t vmax, std::uint8_t* __restrict fired) {
   const std::int32_t* __restrict leak = c.leak.data();
@@ -349,6 +355,19 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void update_fast_ne
     fired[j] = f;
   }
 }
+
+void update_fast_neurons(int n, std::int32_t* v, const std::int32_t* in, const core_data& c, std::int32_t vmin,
+                         std::int32_t vmax, std::uint8_t* fired) {
+  update_fast_neurons_body(n, v, in, c, vmin, vmax, fired);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f,avx512bw"))) void update_fast_neurons_avx512(int n, std::int32_t* v, const std::int32_t* in,
+                                                                          const core_data& c, std::int32_t vmin,
+                                                                          std::int32_t vmax, std::uint8_t* fired) {
+  update_fast_neurons_body(n, v, in, c, vmin, vmax, fired);
+}
+#endif
 
 }  // namespace
 
@@ -372,8 +391,16 @@ void tn_simulator::impl::update_core_fast(std::size_t ci, int worker) {
       for (int j = 0; j < c.neurons; ++j) fired[j / 64] |= std::uint64_t{in[j] >= c.threshold16[static_cast<std::size_t>(j)]} << (j % 64);
     } else {
       alignas(64) std::uint8_t fired_now[256] = {};
-      update_fast_neurons(c.neurons, c.v.data(), in, c, static_cast<std::int32_t>(vmin),
-                          static_cast<std::int32_t>(vmax), fired_now);
+      const auto lo = static_cast<std::int32_t>(vmin), hi = static_cast<std::int32_t>(vmax);
+#if defined(__x86_64__) && defined(__GNUC__)
+      if (avx512) {
+        update_fast_neurons_avx512(c.neurons, c.v.data(), in, c, lo, hi, fired_now);
+      } else {
+        update_fast_neurons(c.neurons, c.v.data(), in, c, lo, hi, fired_now);
+      }
+#else
+      update_fast_neurons(c.neurons, c.v.data(), in, c, lo, hi, fired_now);
+#endif
       for (int j = 0; j < c.neurons; ++j) fired[j / 64] |= std::uint64_t{fired_now[j]} << (j % 64);
     }
   }
@@ -387,12 +414,13 @@ void tn_simulator::impl::update_core_fast(std::size_t ci, int worker) {
       bits &= bits - 1;
       ++ev.spikes;
       if (record) fired_by_worker[static_cast<std::size_t>(worker)].push_back({static_cast<std::uint32_t>(ci), static_cast<std::uint16_t>(sj)});
-      if (c.dest_kind[sj] == static_cast<std::uint8_t>(hw::dest_kind::core)) {
-        out.push_back({c.dest_core[sj], c.dest_axon[sj], static_cast<std::uint16_t>((t + c.delay[sj]) % scheduler_slots)});
-        ev.hops += c.hops[sj];
-        ev.chip_crossings += c.crossings[sj];
+      const auto& d = c.dest[sj];
+      if (d.kind == static_cast<std::uint8_t>(hw::dest_kind::core)) {
+        out.push_back({d.core, d.axon, static_cast<std::uint16_t>((t + d.delay) % scheduler_slots)});
+        ev.hops += d.hops;
+        ev.chip_crossings += d.crossings;
       } else {
-        outp.push_back({c.dest_axon[sj], t + c.delay[sj]});
+        outp.push_back({d.axon, t + d.delay});
         ++ev.offchip_spikes;
       }
     }

@@ -1,7 +1,10 @@
 // ONNX import: the profile, PyTorch-style patterns, and every error.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <random>
+
+#include <sys/wait.h>
 
 #include <onnx/onnx_pb.h>
 
@@ -249,4 +252,22 @@ TEST_CASE("onnx: the exported example model imports to the same network as its Y
   const auto cut = read_file(dir + "/models/fmnist_small.onnx").substr(0, 5000);
   atomic_write(tmp / "cut.onnx", cut);
   CHECK_THROWS_AS(convert::load_model(tmp / "cut.onnx"), model_error);
+}
+
+TEST_CASE("onnx: the nmc executable exits 1 for an unsupported op and for float weights") {
+  test::temp_dir dir;
+  auto unsupported = conv_bn_step();
+  unsupported.node("Softmax", {"spikes"}, "soft");
+  atomic_write(dir / "softmax.onnx", unsupported.bytes());
+  auto floats = conv_bn_step();
+  floats.g->mutable_initializer(0)->set_float_data(4, 0.37f);
+  atomic_write(dir / "floats.onnx", floats.bytes());
+  auto run = [&](const std::string& args) {
+    const std::string cmd = std::string(NMC_BINARY) + " " + args + " > /dev/null 2>&1";
+    const int status = std::system(cmd.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  CHECK(run("inspect " + (dir / "softmax.onnx").string()) == 1);
+  CHECK(run("inspect " + (dir / "floats.onnx").string()) == 1);
+  CHECK(run("inspect --quantize " + (dir / "floats.onnx").string()) == 0);
 }

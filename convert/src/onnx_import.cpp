@@ -95,8 +95,17 @@ private:
   tensor to_tensor(const onnx::TensorProto& t, const char* what) const {
     tensor r;
     r.dims.assign(t.dims().begin(), t.dims().end());
+    // Sizes come from the file: bound them before multiplying or allocating.
+    constexpr std::size_t max_elements = std::size_t{1} << 31;
     std::size_t n = 1;
-    for (auto d : r.dims) n *= static_cast<std::size_t>(std::max<std::int64_t>(d, 0));
+    for (auto d : r.dims) {
+      if (d < 0 || static_cast<std::size_t>(d) > max_elements || (d > 0 && n > max_elements / static_cast<std::size_t>(d))) {
+        throw model_error(fmt::format("{}: {} '{}' has dimensions [{}], beyond {} elements", source_, what, t.name(),
+                                      fmt::join(r.dims, ", "), max_elements),
+                          "the file may be corrupt");
+      }
+      n *= static_cast<std::size_t>(d);
+    }
     if (t.data_location() == onnx::TensorProto::EXTERNAL) {
       throw model_error(fmt::format("{}: {} '{}' keeps its data in an external file", source_, what, t.name()),
                         "save the model with all tensors inside the .onnx file");
@@ -569,7 +578,7 @@ private:
       values_[n.output(0)] = v.rank == 2 ? v : value{value::binary, add(unique_name(n, index), flatten_op{}, {v.layer}), 2, {}, {}, {}, 0};
       return;
     }
-    if (s.size() == 3 && s[1] > 0 && size % s[1] == 0 && (s[2] == -1 || s[1] * s[2] == size)) {
+    if (s.size() == 3 && s[1] > 0 && s[1] <= size && size % s[1] == 0 && (s[2] == -1 || (s[2] > 0 && s[2] <= size && s[1] * s[2] == size))) {
       value p = v;
       p.kind = value::populations;
       p.classes = static_cast<int>(s[1]);

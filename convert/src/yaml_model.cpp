@@ -130,7 +130,7 @@ private:
   void check_keys(const YAML::Node& node, std::initializer_list<std::string_view> allowed,
                   const std::string& what) {
     for (const auto& kv : node) {
-      const auto key = kv.first.as<std::string>();
+      const auto key = scalar<std::string>(kv.first, what + ": a key");
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         std::string list;
         for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
@@ -266,7 +266,7 @@ private:
       std::vector<std::string_view> all(common);
       all.insert(all.end(), extra);
       for (const auto& kv : node) {
-        const auto key = kv.first.as<std::string>();
+        const auto key = scalar<std::string>(kv.first, where + ": a key");
         if (std::find(all.begin(), all.end(), key) == all.end()) {
           std::string list;
           for (auto a : all) list += (list.empty() ? "" : ", ") + std::string(a);
@@ -345,7 +345,15 @@ private:
 }  // namespace
 
 network parse_yaml_model(std::string_view text, const std::string& source) {
-  return reader(source).parse(text);
+  try {
+    return reader(source).parse(text);
+  } catch (const YAML::Exception& e) {
+    // Anything yaml-cpp itself rejects (odd node types, bad conversions) is
+    // still a problem in the user's file, not an internal error.
+    if (e.mark.is_null()) throw model_error(fmt::format("{}: {}", source, e.msg), "check the YAML structure");
+    throw model_error(fmt::format("{}:{}:{}: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg),
+                      "check the YAML structure at that line");
+  }
 }
 
 network read_yaml_model(const std::filesystem::path& path) {

@@ -150,15 +150,13 @@ int run_eval(const eval_options& opts, std::ostream& out) {
   return 0;
 }
 
-int run_compile(const compile_options& opts, std::ostream& out) {
+hw::tn_program compile_model(const compile_options& opts) {
   if (opts.target != "truenorth") {
     throw usage_error(fmt::format("--target {}: unknown target", opts.target), "targets: truenorth");
   }
-  if (opts.output.empty()) throw usage_error("compile needs an output file", "add -o PROGRAM");
   const model::network net = convert::load_model(opts.model, convert::import_options{opts.quantize});
   const std::string target_path = opts.target_file.empty() ? hw::default_truenorth_path().string() : opts.target_file;
   const std::string target_text = read_file(target_path);
-  const auto target = hw::parse_truenorth(target_text, target_path);
   compiler::pipeline_options po;
   po.opts.chips = opts.chips;
   po.opts.seed = opts.seed;
@@ -167,12 +165,19 @@ int run_compile(const compile_options& opts, std::ostream& out) {
   po.dump_after = opts.dump_after;
   po.time_passes = opts.time_passes;
   po.log = &std::cerr;
-  const auto state = compiler::compile_truenorth(net, target, target_text, convert::to_yaml(net), po);
-  hw::write_program(opts.output, state.program);
+  return compiler::compile_truenorth(net, hw::parse_truenorth(target_text, target_path), target_text,
+                                     convert::to_yaml(net), po)
+      .program;
+}
+
+int run_compile(const compile_options& opts, std::ostream& out) {
+  if (opts.output.empty()) throw usage_error("compile needs an output file", "add -o PROGRAM");
+  const auto program = compile_model(opts);
+  hw::write_program(opts.output, program);
   if (opts.json) {
-    out << program_json(state.program, opts.output).dump(2) << "\n";
+    out << program_json(program, opts.output).dump(2) << "\n";
   } else {
-    const auto j = program_json(state.program, opts.output);
+    const auto j = program_json(program, opts.output);
     fmt::print(out, "compiled {} -> {}\n", opts.model, opts.output);
     fmt::print(out, "cores    {} used on {} chip{} (lower bound {}), {} splitter cores\n", j["cores_used"].get<std::int64_t>(),
                opts.chips, opts.chips == 1 ? "" : "s", j["cores_lower_bound"].get<std::int64_t>(),
@@ -180,7 +185,7 @@ int run_compile(const compile_options& opts, std::ostream& out) {
     fmt::print(out, "routing  {:.2f} mean hops per spike (naive placement {:.2f}), {} chip crossings\n",
                j["mean_hops_per_spike"].get<double>(), j["naive_mean_hops_per_spike"].get<double>(),
                j["chip_crossings"].get<std::int64_t>());
-    fmt::print(out, "latency  {} ticks\n", state.program.latency_ticks);
+    fmt::print(out, "latency  {} ticks\n", program.latency_ticks);
   }
   return 0;
 }

@@ -51,6 +51,18 @@ int run_compile(const compile_options& opts, std::ostream& out);
 
 }  // namespace nmc::cli
 
+namespace nmc::hw {
+struct tn_program;
+}
+
+namespace nmc::cli {
+
+// Loads the model and the target named in `opts` and runs the compiler
+// (shared by compile and run); the program embeds the model.
+hw::tn_program compile_model(const compile_options& opts);
+
+}  // namespace nmc::cli
+
 namespace nmc::cli {
 
 struct simulate_options {

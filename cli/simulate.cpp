@@ -1,16 +1,12 @@
 // nmc simulate / nmc run: a program over a dataset, checked against the
 // reference pass of the model it was compiled from, with the energy report.
 
-#include <iostream>
 #include <ostream>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 #include <nlohmann/json.hpp>
 
-#include <nmc/compiler/pipeline.hpp>
-#include <nmc/convert/load.hpp>
-#include <nmc/convert/onnx_import.hpp>
 #include <nmc/convert/yaml_model.hpp>
 #include <nmc/error.hpp>
 #include <nmc/files.hpp>
@@ -22,6 +18,7 @@
 
 #include "commands.hpp"
 #include "evaluate.hpp"
+#include "program_info.hpp"
 #include "progress.hpp"
 
 namespace nmc::cli {
@@ -174,28 +171,14 @@ int run_simulate(const simulate_options& opts, std::ostream& out) {
 }
 
 int run_run(const compile_options& copts, const simulate_options& sopts, std::ostream& out) {
-  const model::network net = convert::load_model(copts.model, convert::import_options{copts.quantize});
-  const std::string target_path = copts.target_file.empty() ? hw::default_truenorth_path().string() : copts.target_file;
-  const std::string target_text = read_file(target_path);
-  compiler::pipeline_options po;
-  po.opts.chips = copts.chips;
-  po.opts.seed = copts.seed;
-  po.opts.place_effort = copts.place_effort;
-  po.opts.max_copies = copts.max_copies;
-  po.time_passes = copts.time_passes;
-  po.log = &std::cerr;
-  const auto state = compiler::compile_truenorth(net, hw::parse_truenorth(target_text, target_path), target_text,
-                                                 convert::to_yaml(net), po);
-  if (!copts.output.empty()) hw::write_program(copts.output, state.program);
+  const auto program = compile_model(copts);
+  if (!copts.output.empty()) hw::write_program(copts.output, program);
   if (!sopts.json) {
+    const auto j = program_json(program, copts.model);
     fmt::print(out, "compiled    {}: {} cores (lower bound {}), {:.2f} mean hops per spike\n", copts.model,
-               state.program.cores.size(), [&] {
-                 std::int64_t lb = 0;
-                 for (const auto& u : state.units) lb += u.lower_bound;
-                 return lb;
-               }(), state.routes.mean_hops);
+               program.cores.size(), j["cores_lower_bound"].get<std::int64_t>(), j["mean_hops_per_spike"].get<double>());
   }
-  return simulate_program(state.program, copts.output.empty() ? copts.model : copts.output, sopts, out);
+  return simulate_program(program, copts.output.empty() ? copts.model : copts.output, sopts, out);
 }
 
 }  // namespace nmc::cli

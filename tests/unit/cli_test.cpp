@@ -9,26 +9,14 @@
 
 #include <nmc/files.hpp>
 
+#include "common/run_nmc.hpp"
 #include "common/temp_dir.hpp"
 
 namespace {
 
-struct result {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
+using nmc::test::run_nmc;
 
-result nmc_run(const std::string& args) {
-  const std::string cmd = std::string(NMC_BINARY) + " " + args + " 2>&1";
-  result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::array<char, 4096> buf{};
-  while (const auto n = fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+nmc::test::run_result nmc_run(const std::string& args) { return run_nmc(args); }
 
 std::string example(const char* name) { return std::string(NMC_SOURCE_DIR) + "/examples/" + name; }
 

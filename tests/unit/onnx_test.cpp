@@ -1,10 +1,7 @@
 // ONNX import: the profile, PyTorch-style patterns, and every error.
 #include <doctest/doctest.h>
 
-#include <cstdlib>
 #include <random>
-
-#include <sys/wait.h>
 
 #include <onnx/onnx_pb.h>
 
@@ -15,6 +12,7 @@
 #include <nmc/model/reference.hpp>
 
 #include "common/builders.hpp"
+#include "common/run_nmc.hpp"
 #include "common/temp_dir.hpp"
 
 using namespace nmc;
@@ -262,11 +260,7 @@ TEST_CASE("onnx: the nmc executable exits 1 for an unsupported op and for float 
   auto floats = conv_bn_step();
   floats.g->mutable_initializer(0)->set_float_data(4, 0.37f);
   atomic_write(dir / "floats.onnx", floats.bytes());
-  auto run = [&](const std::string& args) {
-    const std::string cmd = std::string(NMC_BINARY) + " " + args + " > /dev/null 2>&1";
-    const int status = std::system(cmd.c_str());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  };
+  auto run = [](const std::string& args) { return test::run_nmc(args).code; };
   CHECK(run("inspect " + (dir / "softmax.onnx").string()) == 1);
   CHECK(run("inspect " + (dir / "floats.onnx").string()) == 1);
   CHECK(run("inspect --quantize " + (dir / "floats.onnx").string()) == 0);

@@ -1,6 +1,8 @@
 // nmc simulate / nmc run: a program over a dataset, checked against the
 // reference pass of the model it was compiled from, with the energy report.
 
+#include <atomic>
+#include <csignal>
 #include <ostream>
 
 #include <fmt/format.h>
@@ -25,6 +27,23 @@ namespace nmc::cli {
 
 namespace {
 
+// Ctrl-C stops a simulation at the next progress check; the report then
+// covers the frames completed so far and says it is partial.
+std::atomic<bool> interrupted{false};
+extern "C" void on_sigint(int) { interrupted.store(true); }
+
+struct sigint_guard {
+  struct sigaction old {};
+  sigint_guard() {
+    interrupted = false;
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+  }
+  ~sigint_guard() { sigaction(SIGINT, &old, nullptr); }
+};
+
 nlohmann::ordered_json counts_json(const runtime::event_counts& c) {
   return {{"synaptic_events", c.synaptic_events}, {"neuron_updates", c.neuron_updates}, {"spikes", c.spikes},
           {"hops", c.hops}, {"chip_crossings", c.chip_crossings}, {"offchip_spikes", c.offchip_spikes}};
@@ -46,12 +65,13 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
   }
   runtime::frame_results r;
   {
+    const sigint_guard guard;
     progress_bar bar("simulate", data.frames);
     r = runtime::run_frames(
         program, data, so,
         [&](std::size_t done) {
           bar.update(done);
-          return true;
+          return !interrupted.load();
         },
         [&](std::int64_t tick, const std::vector<runtime::fired_neuron>& fired) {
           auto& s = spikes->stream();
@@ -59,6 +79,11 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
         });
   }
 
+  if (r.partial) {  // the report covers the completed frames only
+    data.frames = r.frames;
+    data.labels.resize(r.frames);
+    data.pixels.resize(r.frames * data.pixels_per_frame());
+  }
   // The reference pass of the embedded model, on the same frames.
   std::optional<double> agreement, reference_accuracy;
   if (opts.check_reference && !program.model_text.empty()) {
@@ -94,6 +119,7 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
   j["model"] = program.model_name;
   j["dataset"] = data.name;
   j["frames"] = r.frames;
+  j["partial"] = r.partial;
   j["correct"] = correct;
   j["accuracy"] = accuracy;
   j["reference_accuracy"] = reference_accuracy ? nlohmann::ordered_json(*reference_accuracy) : nlohmann::ordered_json();
@@ -133,7 +159,8 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
   } else {
     fmt::print(out, "program     {} ({} cores, {} chip{})\n", program_name, program.cores.size(), program.chips,
                program.chips == 1 ? "" : "s");
-    fmt::print(out, "dataset     {}, {} frames, {} ticks\n", data.name, r.frames, r.ticks);
+    fmt::print(out, "dataset     {}, {} frames, {} ticks{}\n", data.name, r.frames, r.ticks,
+               r.partial ? " (interrupted: a partial report of the frames completed)" : "");
     fmt::print(out, "accuracy    {:.2f} % ({} / {})", 100 * accuracy, correct, r.frames);
     if (agreement) {
       fmt::print(out, ", reference {:.2f} %, agreement {:.4f} (frames whose class counts equal the reference)\n",
@@ -156,6 +183,7 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
     }
     fmt::print(out, "\ncounted: {}\nnot counted: {}\n", e.counted, e.not_counted);
   }
+  if (r.partial) return 130;  // 128 + SIGINT, as shells report an interrupted command
   if (agreement && *agreement < 1.0) {
     throw internal_error(fmt::format("the simulation disagrees with the reference pass on {} of {} frames",
                                      static_cast<std::size_t>((1.0 - *agreement) * r.frames + 0.5), r.frames));

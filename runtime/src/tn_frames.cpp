@@ -103,7 +103,7 @@ frame_results run_frames(const hw::tn_program& p, const dataset& data, const sim
     // Frame f is complete once tick (f + 1) * tpf - 1 + offset has run.
     const std::int64_t done = (t + 1 - static_cast<std::int64_t>(p.output_tick_offset)) / tpf;
     completed = static_cast<std::size_t>(std::clamp<std::int64_t>(done, 0, frames));
-    if (on_progress && (t % 256 == 255 || t + 1 == total_ticks) && !on_progress(completed)) {
+    if (on_progress && (t % 64 == 63 || t + 1 == total_ticks) && !on_progress(completed)) {
       stopped = true;
       break;
     }
@@ -112,6 +112,7 @@ frame_results run_frames(const hw::tn_program& p, const dataset& data, const sim
   if (stopped) {
     r.frames = completed;
     r.counts.resize(r.frames * classes);
+    r.partial = true;
   }
   r.predicted.resize(r.frames);
   for (std::size_t f = 0; f < r.frames; ++f) {

@@ -5,6 +5,7 @@
 #include <bit>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -506,8 +507,42 @@ void tn_simulator::impl::update_core(std::size_t ci, int worker) {
   }
 }
 
+std::size_t estimate_memory_bytes(const hw::tn_program& p, int threads) {
+  const auto axons = static_cast<std::size_t>(p.target.axons), neurons = static_cast<std::size_t>(p.target.neurons);
+  // Per core: crossbar, axon types, parameters, the fast-path arrays, state
+  // and schedulers; per worker: spike, output and record buffers sized for
+  // every neuron firing at once.
+  const std::size_t per_core = axons * neurons / 8 + axons + neurons * (sizeof(hw::tn_neuron) + 96) +
+                               scheduler_slots * axons / 8 + 512;
+  const std::size_t per_worker = p.cores.size() * neurons * (sizeof(spike) + 16 + sizeof(fired_neuron));
+  return p.cores.size() * per_core + static_cast<std::size_t>(std::max(threads, 1)) * per_worker;
+}
+
+void check_memory(const hw::tn_program& p, int threads, std::size_t available) {
+  const std::size_t need = estimate_memory_bytes(p, threads);
+  if (available > 0 && need > available) {
+    constexpr double gib = 1024.0 * 1024.0 * 1024.0;
+    throw fit_error(fmt::format("simulating {} cores on {} threads needs about {:.1f} GiB, but only {:.1f} GiB of "
+                                "memory is available",
+                                p.cores.size(), threads, static_cast<double>(need) / gib,
+                                static_cast<double>(available) / gib),
+                    "use fewer threads, or a machine with more memory");
+  }
+}
+
+std::size_t available_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  std::size_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return 0;
+}
+
 tn_simulator::tn_simulator(const hw::tn_program& program, const sim_options& opts) {
   if (opts.threads < 1) throw usage_error(fmt::format("--threads {} must be at least 1", opts.threads));
+  check_memory(program, opts.threads, available_memory_bytes());
   impl_ = std::make_unique<impl>(program, opts.threads, opts.record_spikes, opts.plain_kernels);
 }
 

@@ -120,3 +120,18 @@ TEST_CASE("cli: ONNX errors exit 1 with the node or file named") {
   CHECK(r.code == 0);
   CHECK(nlohmann::json::parse(r.out)["totals"]["neurons"] == 24744);
 }
+
+TEST_CASE("cli: Ctrl-C leaves a valid partial report and exit code 130" * doctest::skip(!have_fashion_mnist())) {
+  nmc::test::temp_dir dir;
+  const auto program = (dir / "p.nmc").string(), report = (dir / "r.json").string();
+  REQUIRE(nmc_run("compile " + example("tiny_fmnist.yaml") + " -o " + program).code == 0);
+  const std::string cmd = "sh -c '" + std::string(NMC_BINARY) + " simulate " + program + " --threads 1 --report " +
+                          report + " > /dev/null 2>&1 & pid=$!; sleep 0.8; kill -INT $pid; wait $pid; exit $?'";
+  const int status = std::system(cmd.c_str());
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  const auto j = nlohmann::json::parse(nmc::read_file(report));
+  CHECK(j["partial"] == true);
+  CHECK(j["frames"].get<int>() < 10000);
+  CHECK(j["reference_agreement"] == 1.0);
+}

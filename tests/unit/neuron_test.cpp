@@ -1,6 +1,7 @@
 // The neuron model of HARDWARE.md 1.2 on hand-computed cases.
 #include <doctest/doctest.h>
 
+#include <nmc/error.hpp>
 #include <nmc/runtime/tn_sim.hpp>
 
 #include "common/tn_builder.hpp"
@@ -177,4 +178,13 @@ TEST_CASE("neuron: stochastic modes are reproducible from the seeds and differ a
   tn_builder other = b;
   for (auto& c : other.p.cores) c.seed += 1000;
   CHECK(fire_ticks(other.p, 2, 5, 300, 1) != a);
+}
+
+TEST_CASE("neuron: the simulator refuses, with the numbers, a program that would not fit in memory") {
+  tn_builder b(64);
+  const auto need = runtime::estimate_memory_bytes(b.p, 2);
+  CHECK(need > 64u * 256 * 256 / 8);  // at least the crossbars
+  CHECK_NOTHROW(runtime::check_memory(b.p, 2, need + 1));
+  CHECK_THROWS_WITH_AS(runtime::check_memory(b.p, 2, need / 2), doctest::Contains("simulating 64 cores on 2 threads needs about"),
+                       fit_error);
 }

@@ -110,12 +110,21 @@ struct frame_results {
   std::vector<event_counts> per_layer;
   event_counts totals;
   double wall_s = 0;
+  bool partial = false;  // stopped early (on_progress returned false): `frames` were completed
 };
+
+// Memory the simulator needs for `program` on `threads` threads (bytes, an
+// estimate that errs high), and the check made before allocating: throws
+// fit_error with the numbers when it exceeds `available_bytes`.
+std::size_t estimate_memory_bytes(const hw::tn_program& program, int threads);
+void check_memory(const hw::tn_program& program, int threads, std::size_t available_bytes);
+// MemAvailable of this machine (0 if unknown).
+std::size_t available_memory_bytes();
 
 // Encodes each frame (the program's thermometer code) into input spikes and
 // runs until every frame's class spikes have been counted. `on_progress(done)`
-// is called every few hundred ticks; it may return false to stop early (the
-// results then hold the frames completed so far).
+// is called every 64 ticks; it may return false to stop early (the results then
+// hold the frames completed so far and `partial` is set).
 // With opts.record_spikes, `on_spikes(tick, fired)` sees every tick's firings.
 frame_results run_frames(const hw::tn_program& program, const dataset& data, const sim_options& opts,
                          const std::function<bool(std::size_t)>& on_progress = {},

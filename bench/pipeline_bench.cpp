@@ -1,6 +1,6 @@
 // Whole-pipeline benchmark: compile time and simulated frames/s at 1 and 2
-// threads, for the shipped example model and a one-chip-sized synthetic
-// network, on Fashion-MNIST test frames. Prints JSON lines; bench/run.sh turns
+// threads, for the shipped models and a one-chip-sized synthetic network with
+// random weights (an activity stress case), on Fashion-MNIST test frames. Prints JSON lines; bench/run.sh turns
 // them into bench/RESULTS.md.
 //
 //   nmc_bench_pipeline [--frames N] [--source-dir DIR]
@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
   try {
     auto data = nmc::runtime::load_dataset("fashion-mnist:test");
     nmc::runtime::limit_frames(data, frames);
-    bench_model("examples/tiny_fmnist.yaml", nmc::convert::load_model(source + "/examples/tiny_fmnist.yaml"), data);
+    bench_model("models/fmnist_small.onnx", nmc::convert::load_model(source + "/models/fmnist_small.onnx"), data);
+    bench_model("models/fmnist_1chip.onnx", nmc::convert::load_model(source + "/models/fmnist_1chip.onnx"), data);
     auto small = data;
     nmc::runtime::limit_frames(small, std::min<std::size_t>(frames, 500));
     bench_model("synthetic one-chip network (bench/synthetic.hpp)", nmc::bench::one_chip_network(), small);

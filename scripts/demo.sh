@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-model="${1:-examples/tiny_fmnist.yaml}"
+model="${1:-models/fmnist_small.onnx}"
 mkdir -p build/demo
 ./build/cli/nmc compile "$model" -o build/demo/program.nmc
 echo

@@ -35,7 +35,7 @@ print(f"- machine: {cpu}, {cores} cores\n")
 
 print("## Compile and simulate (TrueNorth-style target)\n")
 print("Command: `./build/bench/nmc_bench_pipeline --frames 10000` (source: `bench/pipeline_bench.cpp`).")
-print("Frames are Fashion-MNIST test images (the synthetic network runs the first 500). Simulated")
+print("Frames are Fashion-MNIST test images (fmnist_1chip runs the first 2,000, the synthetic network 500). Simulated")
 print("frames/s is the tick-accurate simulation on this machine; the modelled chip runs one frame per")
 print("1 ms tick (1,000 frames/s; Eedn ran 1,249-2,610 frames/s, HARDWARE.md 1.4).\n")
 print("| model | cores (lower bound) | compile s | mean hops (row-major) | threads | frames | simulated frames/s | synaptic events / frame | energy / frame uJ |")

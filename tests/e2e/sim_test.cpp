@@ -139,3 +139,19 @@ TEST_CASE("e2e: the vectorised kernels give the same spikes as the plain referen
   const auto plain = spike_trains(state.program, true, 1, 40, 3);
   CHECK(spike_trains(state.program, false, 2, 40, 3) == plain);
 }
+
+TEST_CASE("e2e: fmnist_1chip compiles onto one chip and simulates bit-exactly" * doctest::skip(!have_fashion_mnist())) {
+  const auto net = convert::load_model(std::string(NMC_SOURCE_DIR) + "/models/fmnist_1chip.onnx");
+  const auto state = compiler::compile_truenorth(net, hw::default_truenorth(), test::default_target_text(),
+                                                 convert::to_yaml(net), {});
+  CHECK(state.program.chips == 1);
+  CHECK(state.program.cores.size() <= 4096);
+  CHECK(state.routes.mean_hops < 0.7 * state.routes.naive_mean_hops);
+  auto data = runtime::load_dataset("fashion-mnist:test");
+  runtime::limit_frames(data, 300);
+  runtime::sim_options two;
+  two.threads = 2;
+  const auto sim = runtime::run_frames(state.program, data, two);
+  const auto ref = cli::evaluate_reference(net, data, 2);
+  CHECK(sim.counts == ref.counts);
+}

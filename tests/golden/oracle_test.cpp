@@ -72,3 +72,8 @@ TEST_CASE("golden: models/fmnist_small.onnx matches PyTorch running the ONNX gra
           doctest::skip(!have_fashion_mnist())) {
   check_against_oracle("models/fmnist_small.onnx", "models/fmnist_small.counts.csv.gz");
 }
+
+TEST_CASE("golden: models/fmnist_1chip.onnx matches PyTorch's integer forward pass on all 10,000 test frames" *
+          doctest::skip(!have_fashion_mnist())) {
+  check_against_oracle("models/fmnist_1chip.onnx", "models/fmnist_1chip.counts.csv.gz");
+}

@@ -127,15 +127,15 @@ private:
     throw model_error(fmt::format("{}:{}: {}", source_, m.line + 1, what), hint);
   }
 
-  void check_keys(const YAML::Node& node, std::initializer_list<std::string_view> allowed,
-                  const std::string& what) {
+  // Unknown keys are typos: refuse them, listing the keys `what` accepts.
+  void check_keys(const YAML::Node& node, const std::vector<std::string_view>& allowed, const std::string& what,
+                  const std::string& hint_prefix = "allowed keys") {
     for (const auto& kv : node) {
       const auto key = scalar<std::string>(kv.first, what + ": a key");
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         std::string list;
         for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        fail(kv.first, fmt::format("{}: unknown key '{}'", what, key),
-             fmt::format("allowed keys: {}", list));
+        fail(kv.first, fmt::format("{}: unknown key '{}'", what, key), fmt::format("{}: {}", hint_prefix, list));
       }
     }
   }
@@ -261,19 +261,10 @@ private:
       l.inputs.push_back(*previous);
     }
 
-    const std::initializer_list<std::string_view> common = {"name", "type", "input", "inputs"};
     auto keys = [&](std::initializer_list<std::string_view> extra) {
-      std::vector<std::string_view> all(common);
+      std::vector<std::string_view> all = {"name", "type", "input", "inputs"};
       all.insert(all.end(), extra);
-      for (const auto& kv : node) {
-        const auto key = scalar<std::string>(kv.first, where + ": a key");
-        if (std::find(all.begin(), all.end(), key) == all.end()) {
-          std::string list;
-          for (auto a : all) list += (list.empty() ? "" : ", ") + std::string(a);
-          fail(kv.first, fmt::format("{} ({}): unknown key '{}'", where, type, key),
-               fmt::format("keys of a {} layer: {}", type, list));
-        }
-      }
+      check_keys(node, all, fmt::format("{} ({})", where, type), fmt::format("keys of a {} layer", type));
     };
 
     if (type == "input") {

@@ -12,10 +12,12 @@
 #include <nmc/runtime/tn_sim.hpp>
 
 #include "common/builders.hpp"
+#include "common/fashion_mnist.hpp"
 #include "common/compile.hpp"
 #include "evaluate.hpp"
 
 using namespace nmc;
+using nmc::test::have_fashion_mnist;
 
 namespace {
 
@@ -29,10 +31,6 @@ runtime::dataset random_frames(const model::network& net, std::size_t frames, st
   for (auto& p : d.pixels) p = static_cast<std::uint8_t>(rng() & 0xff);
   d.labels.assign(frames, 0);
   return d;
-}
-
-bool have_fashion_mnist() {
-  return std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
 }
 
 }  // namespace

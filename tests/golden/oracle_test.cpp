@@ -12,6 +12,9 @@
 #include <nmc/runtime/dataset.hpp>
 
 #include "evaluate.hpp"
+#include "common/fashion_mnist.hpp"
+
+using nmc::test::have_fashion_mnist;
 
 namespace {
 
@@ -24,10 +27,6 @@ std::string gunzip(const std::filesystem::path& path) {
   while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
   gzclose(f);
   return out;
-}
-
-bool have_fashion_mnist() {
-  return std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
 }
 
 // `model` and `counts` relative to the source tree.

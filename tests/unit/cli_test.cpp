@@ -9,8 +9,11 @@
 
 #include <nmc/files.hpp>
 
+#include "common/fashion_mnist.hpp"
 #include "common/run_nmc.hpp"
 #include "common/temp_dir.hpp"
+
+using nmc::test::have_fashion_mnist;
 
 namespace {
 
@@ -19,10 +22,6 @@ using nmc::test::run_nmc;
 nmc::test::run_result nmc_run(const std::string& args) { return run_nmc(args); }
 
 std::string example(const char* name) { return std::string(NMC_SOURCE_DIR) + "/examples/" + name; }
-
-bool have_fashion_mnist() {
-  return std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
-}
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <nmc/error.hpp>
 #include <nmc/runtime/dataset.hpp>
 
+#include "common/fashion_mnist.hpp"
 #include "common/temp_dir.hpp"
 
 using namespace nmc;
@@ -121,7 +122,7 @@ TEST_CASE("dataset: missing Fashion-MNIST names the package to install") {
 }
 
 TEST_CASE("dataset: Fashion-MNIST test split from the Debian package" *
-          doctest::skip(!std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"))) {
+          doctest::skip(!nmc::test::have_fashion_mnist())) {
   auto d = load_dataset("fashion-mnist:test");
   CHECK(d.frames == 10000);
   CHECK(d.height == 28);

@@ -14,6 +14,14 @@
 
 int main(int argc, char** argv) {
   using namespace nmc;
+#if defined(NMC_X86_64_V2) && defined(__GNUC__)
+  // Built for x86-64-v2: say so instead of dying on an illegal instruction.
+  if (!__builtin_cpu_supports("popcnt") || !__builtin_cpu_supports("sse4.2")) {
+    std::cerr << "error: this nmc build needs an x86-64-v2 CPU (POPCNT, SSE4.2)\n"
+                 "  hint: rebuild with cmake -DNMC_X86_64_V2=OFF\n";
+    return 1;
+  }
+#endif
   CLI::App app{"nmc: compile Eedn networks for TrueNorth-style chips and DANNA-style grids, "
                "and simulate them"};
   app.name("nmc");

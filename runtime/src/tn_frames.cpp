@@ -90,22 +90,32 @@ frame_results run_frames(const hw::tn_program& p, const dataset& data, const sim
     const auto cls = p.output_class[port];
     if (f < frames && cls >= 0) ++r.counts[static_cast<std::size_t>(f) * classes + static_cast<std::size_t>(cls)];
   };
-  for (std::int64_t t = 0; t < total_ticks; ++t) {
-    for (const auto& g : groups) {
-      const std::int64_t rel = t - g.offset;
-      if (rel < 0 || rel / tpf >= frames) continue;
-      encode(static_cast<std::size_t>(rel / tpf));
-      for (auto bit : set_bits)
-        sim.inject_now(std::span(g.targets.data() + g.begin[bit], g.targets.data() + g.begin[bit + 1]));
-    }
-    sim.step(on_output);
-    if (opts.record_spikes && on_spikes) on_spikes(t, sim.fired());
+  // Ticks go in epochs (tn_simulator::epoch_ticks): the inputs of every tick
+  // of the epoch are scheduled, then the epoch runs.
+  const int epoch = sim.epoch_ticks();
+  std::int64_t next_progress = 64;
+  for (std::int64_t t = 0; t < total_ticks;) {
+    const int ticks = static_cast<int>(std::min<std::int64_t>(epoch, total_ticks - t));
+    for (int k = 0; k < ticks; ++k)
+      for (const auto& g : groups) {
+        const std::int64_t rel = t + k - g.offset;
+        if (rel < 0 || rel / tpf >= frames) continue;
+        encode(static_cast<std::size_t>(rel / tpf));
+        for (auto bit : set_bits)
+          sim.inject_ahead(std::span(g.targets.data() + g.begin[bit], g.targets.data() + g.begin[bit + 1]), k);
+      }
+    sim.advance(ticks, on_output);
+    t += ticks;
+    if (opts.record_spikes && on_spikes) on_spikes(t - 1, sim.fired());
     // Frame f is complete once tick (f + 1) * tpf - 1 + offset has run.
-    const std::int64_t done = (t + 1 - static_cast<std::int64_t>(p.output_tick_offset)) / tpf;
+    const std::int64_t done = (t - static_cast<std::int64_t>(p.output_tick_offset)) / tpf;
     completed = static_cast<std::size_t>(std::clamp<std::int64_t>(done, 0, frames));
-    if (on_progress && (t % 64 == 63 || t + 1 == total_ticks) && !on_progress(completed)) {
-      stopped = true;
-      break;
+    if (on_progress && (t >= next_progress || t == total_ticks)) {
+      next_progress = t + 64;
+      if (!on_progress(completed)) {
+        stopped = true;
+        break;
+      }
     }
   }
   r.ticks = sim.tick();

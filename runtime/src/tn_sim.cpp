@@ -1,6 +1,7 @@
 #include <nmc/runtime/tn_sim.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -19,6 +20,8 @@
 #include <nmc/error.hpp>
 #include <nmc/runtime/dataset.hpp>
 
+#include "huge_buffer.hpp"
+
 namespace nmc::runtime {
 
 event_counts& event_counts::operator+=(const event_counts& o) {
@@ -33,7 +36,13 @@ event_counts& event_counts::operator+=(const event_counts& o) {
 
 namespace {
 
-constexpr int scheduler_slots = 16;
+// The chip's axon scheduler has 16 slots (delays 1..15). The simulator keeps
+// 64, which changes nothing for delays below 16, so that an epoch of up to
+// epoch_max ticks can be written ahead of the cores that read it.
+constexpr int scheduler_slots = 64;
+constexpr int hardware_slots = 16;
+constexpr int epoch_max = 32;
+static_assert(epoch_max + hardware_slots <= scheduler_slots);
 
 inline std::uint32_t xorshift(std::uint32_t& x) {
   x ^= x << 13;
@@ -49,13 +58,27 @@ struct output_spike {
   std::int64_t tick;  // arrival tick
 };
 
-// One core: static parameters and dynamic state, each contiguous.
+// One core: static parameters and dynamic state, each contiguous. The fields
+// the Eedn fast path reads every tick come first, so a core costs few cache
+// lines; the axon schedulers of all cores live in one array (see impl).
 struct core_data {
   std::uint32_t layer = 0;
   // Fast path: deterministic neurons without leak reversal, 256 neurons, and
   // weights small enough that a tick's input sum fits in 16 bits.
   bool fast = false;
-  std::vector<std::int16_t> weight16;  // [type][neuron]
+  // Uniform weights: every updated neuron has the same weight per axon type
+  // (Eedn: -1 for type 0, +1 for type 1), so integration adds a constant per
+  // type under the crossbar row's mask and never loads per-neuron weights.
+  bool uniform = false;
+  std::array<std::int16_t, 4> uniform_weight{};
+  std::array<std::array<std::uint64_t, 4>, 4> type_mask{};  // [type][axon word]: axons of that type
+  std::vector<std::uint16_t> row_synapses;                    // per axon: synapses in its crossbar row
+  // Narrow (stateless, uniform cores): every neuron's sum lies in
+  // [-128, 126] whatever the input (at most 126 axons of positive weight and
+  // 128 of negative weight reach it), so the sums fit 8-bit lanes, 64 per
+  // register, with thresholds clamped to [-128, 127] without changing a spike.
+  bool narrow = false;
+  std::vector<std::int8_t> threshold8;
   // Reset after a spike: V = pos_a * V + pos_b; below -beta: V = neg_a * V + neg_b.
   std::vector<std::int32_t> leak, alpha, beta, pos_a, pos_b, neg_a, neg_b;
   // Stateless cores (every neuron: alpha 1, beta 0, kappa 1, normal reset to
@@ -63,8 +86,9 @@ struct core_data {
   // sum >= 1 - leak. Only these thresholds and a mask of neurons with a
   // destination are needed.
   bool stateless = false;
-  std::vector<std::int16_t> threshold16;
   std::array<std::uint64_t, 4> has_dest{};
+  std::vector<std::int16_t> threshold16;
+  std::vector<std::int16_t> weight16;  // [type][neuron]
   // Destinations, one 12-byte record per neuron for the spike loop.
   struct destination {
     std::uint32_t core;
@@ -81,14 +105,13 @@ struct core_data {
   int row_words = 0;
   bool stochastic = false;  // any stochastic synapse, leak or threshold
   std::vector<std::uint8_t> axon_type;
-  std::vector<std::uint64_t> crossbar;
+  const std::uint64_t* crossbar = nullptr;  // axons x row_words, in impl::crossbars
   std::vector<hw::tn_neuron> params;
   std::array<std::vector<std::int32_t>, 4> weight;  // S_j[G], per type
   std::vector<std::uint16_t> hops;
   std::vector<std::uint8_t> crossings;
   // state
   std::vector<std::int32_t> v;
-  std::vector<std::uint64_t> sched;  // slots x axon_words
   std::uint32_t rng = 1;
 };
 
@@ -99,9 +122,27 @@ struct tn_simulator::impl {
   int threads;
   std::int64_t vmin, vmax;
   std::vector<core_data> cores;
+  // Axon schedulers of every core, slot-major: [slot][core][axon word]. A tick
+  // reads one slot plane front to back, and spikes with the same delay land in
+  // one plane (Eedn: all of them), which stays in cache.
+  huge_buffer<std::uint64_t> sched;
+  huge_buffer<std::uint64_t> crossbars;  // every core's crossbar, in core order
+  std::size_t axon_words = 0;
   std::int64_t t = 0;
   std::unique_ptr<tbb::task_arena> arena;
-  std::vector<std::vector<spike>> spikes;         // per worker
+  // A worker's spikes: storage sized for the worst case, and the count used.
+  struct spike_buffer {
+    std::vector<spike> store;
+    std::size_t size = 0;
+    void push(const spike& s) { store[size++] = s; }
+  };
+  std::vector<spike_buffer> spikes;  // per worker
+  std::vector<std::span<const spike>> spike_views;
+  void exchange_spikes() {
+    for (std::size_t w = 0; w < spikes.size(); ++w) spike_views[w] = {spikes[w].store.data(), spikes[w].size};
+    exchange->exchange(spike_views);
+    for (auto& b : spikes) b.size = 0;
+  }
   std::vector<std::vector<output_spike>> outputs;  // per worker
   std::vector<std::vector<event_counts>> counts;   // per worker, per layer
   bool record = false;
@@ -112,9 +153,21 @@ struct tn_simulator::impl {
   mutable std::vector<event_counts> summed;
   std::unique_ptr<spike_exchange> exchange;
 
+  // Epoch execution (acyclic programs): cores grouped by level of the core
+  // graph; `epoch` ticks per advance (1: tick by tick).
+  std::vector<std::vector<std::uint32_t>> levels;
+  int epoch = 1;
+
   impl(const hw::tn_program& p, int threads_, bool record_, bool plain);
-  void update_core(std::size_t ci, int worker);
-  void update_core_fast(std::size_t ci, int worker);
+  std::uint64_t* slot_words(std::size_t ci, std::int64_t tick) {
+    return sched.data() + (ci * scheduler_slots + static_cast<std::size_t>(tick % scheduler_slots)) * axon_words;
+  }
+  void update(std::size_t ci, int worker, std::int64_t tick) {
+    cores[ci].fast ? update_core_fast(ci, worker, tick) : update_core(ci, worker, tick);
+  }
+  void update_core(std::size_t ci, int worker, std::int64_t tick);
+  void update_core_fast(std::size_t ci, int worker, std::int64_t tick);
+  void run_epoch(int ticks);
 };
 
 namespace {
@@ -123,33 +176,95 @@ namespace {
 // the order of delivery cannot change the result.
 class local_exchange final : public spike_exchange {
 public:
-  local_exchange(std::vector<core_data>& cores, tbb::task_arena* arena) : cores_(cores), arena_(arena) {}
-  void exchange(std::span<const std::vector<spike>> buffers) override {
-    auto deliver = [&](const std::vector<spike>& buf) {
-      for (const spike& s : buf) {
-        auto& c = cores_[s.core];
-        auto& word = c.sched[static_cast<std::size_t>(s.slot) * static_cast<std::size_t>(c.axon_words) + s.axon / 64];
-        std::atomic_ref<std::uint64_t>(word).fetch_or(std::uint64_t{1} << (s.axon % 64), std::memory_order_relaxed);
-      }
-    };
+  local_exchange(std::uint64_t* sched, std::size_t axon_words, tbb::task_arena* arena)
+      : sched_(sched), axon_words_(axon_words), arena_(arena) {}
+  void exchange(std::span<const std::span<const spike>> buffers) override {
     if (!arena_ || buffers.size() == 1) {  // one thread: plain ORs
       for (const auto& b : buffers)
-        for (const spike& s : b) {
-          auto& c = cores_[s.core];
-          c.sched[static_cast<std::size_t>(s.slot) * static_cast<std::size_t>(c.axon_words) + s.axon / 64] |=
-              std::uint64_t{1} << (s.axon % 64);
-        }
+        for (const spike& s : b) word(s) |= std::uint64_t{1} << (s.axon % 64);
       return;
     }
     arena_->execute([&] {
-      tbb::parallel_for(std::size_t{0}, buffers.size(), [&](std::size_t i) { deliver(buffers[i]); });
+      tbb::parallel_for(std::size_t{0}, buffers.size(), [&](std::size_t i) {
+        for (const spike& s : buffers[i])
+          std::atomic_ref<std::uint64_t>(word(s)).fetch_or(std::uint64_t{1} << (s.axon % 64), std::memory_order_relaxed);
+      });
     });
   }
 
 private:
-  std::vector<core_data>& cores_;
+  std::uint64_t& word(const spike& s) {
+    return sched_[(static_cast<std::size_t>(s.core) * scheduler_slots + s.slot) * axon_words_ + s.axon / 64];
+  }
+  std::uint64_t* sched_;
+  std::size_t axon_words_;
   tbb::task_arena* arena_;
 };
+
+}  // namespace
+
+namespace {
+
+// Levels of the core graph (edge: a neuron of core a targets core b): level 0
+// holds the cores no core feeds, and every core sits above all its sources.
+// Empty if the graph has a cycle (recurrent programs run tick by tick).
+std::vector<std::vector<std::uint32_t>> core_levels(const hw::tn_program& p) {
+  const std::size_t n = p.cores.size();
+  std::vector<std::vector<std::uint32_t>> out_edges(n);
+  std::vector<std::uint32_t> indegree(n, 0), level(n, 0);
+  for (std::size_t ci = 0; ci < n; ++ci) {
+    for (const auto& nr : p.cores[ci].neurons)
+      if (nr.dest == hw::dest_kind::core) out_edges[ci].push_back(nr.dest_core);
+    std::sort(out_edges[ci].begin(), out_edges[ci].end());
+    out_edges[ci].erase(std::unique(out_edges[ci].begin(), out_edges[ci].end()), out_edges[ci].end());
+    for (auto d : out_edges[ci]) ++indegree[d];
+  }
+  std::vector<std::uint32_t> ready;
+  for (std::size_t ci = 0; ci < n; ++ci)
+    if (indegree[ci] == 0) ready.push_back(static_cast<std::uint32_t>(ci));
+  std::size_t seen = 0;
+  std::vector<std::vector<std::uint32_t>> levels;
+  while (!ready.empty()) {
+    const auto c = ready.back();
+    ready.pop_back();
+    ++seen;
+    if (levels.size() <= level[c]) levels.resize(level[c] + 1);
+    levels[level[c]].push_back(c);
+    for (auto d : out_edges[c]) {
+      level[d] = std::max(level[d], level[c] + 1);
+      if (--indegree[d] == 0) ready.push_back(d);
+    }
+  }
+  if (seen != n) return {};
+  for (auto& l : levels) std::sort(l.begin(), l.end());
+  return levels;
+}
+
+// Ticks per epoch and the spike buffer one worker needs for it: a level's
+// neurons with a destination, every one firing every tick of the epoch.
+struct epoch_plan {
+  int ticks = 1;
+  std::size_t buffer = 0;
+};
+
+epoch_plan plan_epochs(const hw::tn_program& p, const std::vector<std::vector<std::uint32_t>>& levels, bool record) {
+  std::size_t total = 0, widest = 0;
+  for (const auto& c : p.cores)
+    for (const auto& nr : c.neurons) total += nr.dest != hw::dest_kind::none;
+  for (const auto& l : levels) {
+    std::size_t k = 0;
+    for (auto ci : l)
+      for (const auto& nr : p.cores[ci].neurons) k += nr.dest != hw::dest_kind::none;
+    widest = std::max(widest, k);
+  }
+  epoch_plan e{1, total};
+  if (record || levels.empty()) return e;
+  // At most 64 MiB of spike buffer per worker; below 4 ticks an epoch gains little.
+  constexpr std::size_t cap = std::size_t{64} << 20;
+  const auto ticks = static_cast<int>(std::min<std::size_t>(epoch_max, cap / (std::max<std::size_t>(widest, 1) * sizeof(spike))));
+  if (ticks >= 4) e = {ticks, std::max(total, widest * static_cast<std::size_t>(ticks))};
+  return e;
+}
 
 }  // namespace
 
@@ -162,6 +277,10 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
   vmax = (std::int64_t{1} << (tg.potential_bits - 1)) - 1;
   vmin = -(std::int64_t{1} << (tg.potential_bits - 1));
   cores.resize(p.cores.size());
+  axon_words = static_cast<std::size_t>(tg.axons / 64);
+  sched = huge_buffer<std::uint64_t>(cores.size() * scheduler_slots * axon_words);
+  const std::size_t crossbar_words = static_cast<std::size_t>(tg.axons) * static_cast<std::size_t>(tg.neurons / 64);
+  crossbars = huge_buffer<std::uint64_t>(cores.size() * crossbar_words);
   std::size_t total_neurons = 0;
   for (std::size_t ci = 0; ci < p.cores.size(); ++ci) {
     const auto& src = p.cores[ci];
@@ -170,7 +289,10 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
     c.axon_words = tg.axons / 64;
     c.row_words = tg.neurons / 64;
     c.axon_type = src.axon_type;
-    c.crossbar = src.crossbar;
+    if (src.crossbar.size() != crossbar_words)
+      throw internal_error(fmt::format("core {}: crossbar of {} words, expected {}", ci, src.crossbar.size(), crossbar_words));
+    std::copy(src.crossbar.begin(), src.crossbar.end(), crossbars.data() + ci * crossbar_words);
+    c.crossbar = crossbars.data() + ci * crossbar_words;
     c.params = src.neurons;
     c.rng = src.seed ? src.seed : 1;
     int last = -1;
@@ -201,7 +323,6 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
     }
     c.v.resize(static_cast<std::size_t>(tg.neurons));
     for (int j = 0; j < tg.neurons; ++j) c.v[static_cast<std::size_t>(j)] = src.neurons[static_cast<std::size_t>(j)].initial_potential;
-    c.sched.assign(static_cast<std::size_t>(scheduler_slots * c.axon_words), 0);
     total_neurons += static_cast<std::size_t>(c.neurons);
 
     int max_w = 0;
@@ -239,22 +360,49 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
       });
       c.threshold16.resize(nn);
       for (std::size_t j = 0; j < nn; ++j) c.threshold16[j] = static_cast<std::int16_t>(1 - src.neurons[j].leak);
+      // Neurons past c.neurons are never updated, so only the first c.neurons must agree.
+      c.uniform = c.axon_words == 4;
+      for (int j = 1; j < c.neurons; ++j) c.uniform &= src.neurons[static_cast<std::size_t>(j)].weight == src.neurons[0].weight;
+      for (std::size_t g = 0; g < 4; ++g) c.uniform_weight[g] = static_cast<std::int16_t>(src.neurons[0].weight[g]);
+      for (int a = 0; a < tg.axons && c.uniform; ++a)
+        c.type_mask[src.axon_type[static_cast<std::size_t>(a)]][static_cast<std::size_t>(a / 64)] |= std::uint64_t{1} << (a % 64);
+      if (c.uniform && c.stateless) {
+        std::vector<int> plus(nn, 0), minus(nn, 0);
+        for (std::size_t a = 0; a < static_cast<std::size_t>(tg.axons); ++a) {
+          const int w = c.uniform_weight[src.axon_type[a]];
+          for (std::size_t j = 0; j < nn; ++j)
+            if ((c.crossbar[a * 4 + j / 64] >> (j % 64)) & 1) (w > 0 ? plus[j] : minus[j]) += std::abs(w);
+        }
+        c.narrow = *std::max_element(plus.begin(), plus.end()) <= 126 && *std::max_element(minus.begin(), minus.end()) <= 128;
+        c.threshold8.resize(nn);
+        for (std::size_t j = 0; j < nn; ++j) c.threshold8[j] = static_cast<std::int8_t>(std::clamp<int>(c.threshold16[j], -128, 127));
+      }
+      c.row_synapses.resize(static_cast<std::size_t>(tg.axons));
+      for (std::size_t a = 0; a < c.row_synapses.size(); ++a) {
+        int k = 0;
+        for (int r = 0; r < c.row_words; ++r) k += std::popcount(c.crossbar[a * static_cast<std::size_t>(c.row_words) + static_cast<std::size_t>(r)]);
+        c.row_synapses[a] = static_cast<std::uint16_t>(k);
+      }
     }
   }
   if (threads > 1) arena = std::make_unique<tbb::task_arena>(threads);
+  levels = core_levels(p);
+  const epoch_plan plan = plan_epochs(p, levels, record);
+  epoch = plan.ticks;
   // Buffers sized for the worst case (every neuron fires) so the loop never allocates.
   spikes.resize(static_cast<std::size_t>(threads));
   outputs.resize(static_cast<std::size_t>(threads));
   counts.assign(static_cast<std::size_t>(threads), std::vector<event_counts>(p.layers.size()));
-  for (auto& b : spikes) b.reserve(total_neurons);
-  for (auto& b : outputs) b.reserve(total_neurons);
+  for (auto& b : spikes) b.store.resize(plan.buffer);
+  spike_views.resize(spikes.size());
+  for (auto& b : outputs) b.reserve(plan.buffer);
   if (record) {
     fired_by_worker.resize(static_cast<std::size_t>(threads));
     for (auto& b : fired_by_worker) b.reserve(total_neurons);
     fired_sorted.reserve(total_neurons);
   }
   input.assign(static_cast<std::size_t>(threads), std::vector<std::int32_t>(static_cast<std::size_t>(tg.neurons), 0));
-  exchange = std::make_unique<local_exchange>(cores, arena.get());
+  exchange = std::make_unique<local_exchange>(sched.data(), axon_words, arena.get());
 }
 
 namespace {
@@ -271,7 +419,7 @@ std::int64_t integrate_scalar(core_data& c, std::uint64_t* slot, std::int32_t* i
       const int a = w * 64 + std::countr_zero(active);
       active &= active - 1;
       const std::int16_t* wt = c.weight16.data() + static_cast<std::size_t>(c.axon_type[static_cast<std::size_t>(a)]) * 256;
-      const std::uint64_t* row = c.crossbar.data() + static_cast<std::size_t>(a) * 4;
+      const std::uint64_t* row = c.crossbar + static_cast<std::size_t>(a) * 4;
       for (int r = 0; r < 4; ++r) {
         std::uint64_t bits = row[r];
         events += std::popcount(bits);
@@ -296,6 +444,35 @@ __attribute__((target("avx512f,avx512bw"))) std::int64_t integrate_avx512(core_d
   __m512i acc[8];
   for (auto& a : acc) a = _mm512_setzero_si512();
   std::int64_t events = 0;
+  if (c.uniform) {
+    // One constant per axon type: no per-neuron weight or axon-type loads.
+    std::uint64_t active[4];
+    for (int w = 0; w < 4; ++w) active[w] = slot[w], slot[w] = 0;
+    for (std::size_t g = 0; g < 4; ++g) {
+      if (c.uniform_weight[g] == 0) continue;  // still synaptic events: counted below
+      const __m512i wv = _mm512_set1_epi16(c.uniform_weight[g]);
+      for (int w = 0; w < 4; ++w) {
+        std::uint64_t bits = active[w] & c.type_mask[g][static_cast<std::size_t>(w)];
+        while (bits) {
+          const int a = w * 64 + std::countr_zero(bits);
+          bits &= bits - 1;
+          const std::uint64_t* row = c.crossbar + static_cast<std::size_t>(a) * 4;
+          for (int r = 0; r < 4; ++r) {
+            const auto lo = static_cast<__mmask32>(row[r]), hi = static_cast<__mmask32>(row[r] >> 32);
+            acc[2 * r] = _mm512_mask_add_epi16(acc[2 * r], lo, acc[2 * r], wv);
+            acc[2 * r + 1] = _mm512_mask_add_epi16(acc[2 * r + 1], hi, acc[2 * r + 1], wv);
+          }
+        }
+      }
+    }
+    for (int w = 0; w < 4; ++w) {
+      std::uint64_t bits = active[w];
+      while (bits) {
+        events += c.row_synapses[static_cast<std::size_t>(w * 64 + std::countr_zero(bits))];
+        bits &= bits - 1;
+      }
+    }
+  } else {
   for (int w = 0; w < c.axon_words; ++w) {
     std::uint64_t active = slot[w];
     slot[w] = 0;
@@ -303,7 +480,7 @@ __attribute__((target("avx512f,avx512bw"))) std::int64_t integrate_avx512(core_d
       const int a = w * 64 + std::countr_zero(active);
       active &= active - 1;
       const std::int16_t* wt = c.weight16.data() + static_cast<std::size_t>(c.axon_type[static_cast<std::size_t>(a)]) * 256;
-      const std::uint64_t* row = c.crossbar.data() + static_cast<std::size_t>(a) * 4;
+      const std::uint64_t* row = c.crossbar + static_cast<std::size_t>(a) * 4;
       for (int r = 0; r < 4; ++r) {
         const std::uint64_t bits = row[r];
         events += std::popcount(bits);
@@ -313,6 +490,7 @@ __attribute__((target("avx512f,avx512bw"))) std::int64_t integrate_avx512(core_d
         acc[2 * r + 1] = _mm512_mask_add_epi16(acc[2 * r + 1], hi, acc[2 * r + 1], _mm512_loadu_si512(wt + 64 * r + 32));
       }
     }
+  }
   }
   if (fired) {
     const std::int16_t* thr = c.threshold16.data();
@@ -326,6 +504,41 @@ __attribute__((target("avx512f,avx512bw"))) std::int64_t integrate_avx512(core_d
   alignas(64) std::int16_t sums[256];
   for (int k = 0; k < 8; ++k) _mm512_store_si512(sums + 32 * k, acc[k]);
   for (int j = 0; j < 256; ++j) in[j] = sums[j];
+  return events;
+}
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// Narrow cores (see core_data::narrow): 256 8-bit sums in 4 registers, each
+// 64-bit crossbar word is directly the mask of one add. Returns the synaptic
+// events; `fired` gets the 256-bit mask of neurons at or above threshold.
+__attribute__((target("avx512f,avx512bw"))) std::int64_t integrate_narrow_avx512(const core_data& c, std::uint64_t* slot,
+                                                                                std::uint64_t* fired) {
+  __m512i acc[4];
+  for (auto& a : acc) a = _mm512_setzero_si512();
+  std::int64_t events = 0;
+  std::uint64_t active[4];
+  for (int w = 0; w < 4; ++w) active[w] = slot[w], slot[w] = 0;
+  for (std::size_t g = 0; g < 4; ++g) {
+    if (c.uniform_weight[g] == 0) continue;
+    const __m512i wv = _mm512_set1_epi8(static_cast<char>(c.uniform_weight[g]));
+    for (int w = 0; w < 4; ++w) {
+      std::uint64_t bits = active[w] & c.type_mask[g][static_cast<std::size_t>(w)];
+      while (bits) {
+        const std::uint64_t* row = c.crossbar + static_cast<std::size_t>(w * 64 + std::countr_zero(bits)) * 4;
+        bits &= bits - 1;
+        for (int r = 0; r < 4; ++r) acc[r] = _mm512_mask_add_epi8(acc[r], _cvtu64_mask64(row[r]), acc[r], wv);
+      }
+    }
+  }
+  for (int w = 0; w < 4; ++w) {
+    std::uint64_t bits = active[w];
+    while (bits) {
+      events += c.row_synapses[static_cast<std::size_t>(w * 64 + std::countr_zero(bits))];
+      bits &= bits - 1;
+    }
+  }
+  for (int r = 0; r < 4; ++r) fired[r] = _mm512_cmpge_epi8_mask(acc[r], _mm512_loadu_si512(c.threshold8.data() + 64 * r));
   return events;
 }
 #endif
@@ -372,15 +585,15 @@ __attribute__((target("avx512f,avx512bw"))) void update_fast_neurons_avx512(int 
 
 }  // namespace
 
-void tn_simulator::impl::update_core_fast(std::size_t ci, int worker) {
+void tn_simulator::impl::update_core_fast(std::size_t ci, int worker, std::int64_t now) {
   core_data& c = cores[ci];
   event_counts& ev = counts[static_cast<std::size_t>(worker)][c.layer];
-  std::uint64_t* slot = c.sched.data() + static_cast<std::size_t>(t % scheduler_slots) * static_cast<std::size_t>(c.axon_words);
+  std::uint64_t* slot = slot_words(ci, now);
   std::int32_t* in = input[static_cast<std::size_t>(worker)].data();
   std::uint64_t fired[4] = {};
   if (c.stateless && avx512) {
 #if defined(__x86_64__) && defined(__GNUC__)
-    ev.synaptic_events += integrate_avx512(c, slot, in, fired);
+    ev.synaptic_events += c.narrow ? integrate_narrow_avx512(c, slot, fired) : integrate_avx512(c, slot, in, fired);
 #endif
   } else {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -406,35 +619,42 @@ void tn_simulator::impl::update_core_fast(std::size_t ci, int worker) {
     }
   }
   ev.neuron_updates += c.with_dest;
+  // Emission with the buffer's cursor and the counters in registers.
   auto& out = spikes[static_cast<std::size_t>(worker)];
   auto& outp = outputs[static_cast<std::size_t>(worker)];
+  spike* o = out.store.data() + out.size;
+  std::int64_t fired_count = 0, hop_count = 0, crossing_count = 0;
   for (int w = 0; w < 4; ++w) {
     std::uint64_t bits = fired[w] & c.has_dest[static_cast<std::size_t>(w)];
+    fired_count += std::popcount(bits);
     while (bits) {
       const auto sj = static_cast<std::size_t>(w * 64 + std::countr_zero(bits));
       bits &= bits - 1;
-      ++ev.spikes;
       if (record) fired_by_worker[static_cast<std::size_t>(worker)].push_back({static_cast<std::uint32_t>(ci), static_cast<std::uint16_t>(sj)});
       const auto& d = c.dest[sj];
-      if (d.kind == static_cast<std::uint8_t>(hw::dest_kind::core)) {
-        out.push_back({d.core, d.axon, static_cast<std::uint16_t>((t + d.delay) % scheduler_slots)});
-        ev.hops += d.hops;
-        ev.chip_crossings += d.crossings;
+      if (d.kind == static_cast<std::uint8_t>(hw::dest_kind::core)) [[likely]] {
+        *o++ = {d.core, d.axon, static_cast<std::uint16_t>((now + d.delay) % scheduler_slots)};
+        hop_count += d.hops;
+        crossing_count += d.crossings;
       } else {
-        outp.push_back({d.axon, t + d.delay});
+        outp.push_back({d.axon, now + d.delay});
         ++ev.offchip_spikes;
       }
     }
   }
+  out.size = static_cast<std::size_t>(o - out.store.data());
+  ev.spikes += fired_count;
+  ev.hops += hop_count;
+  ev.chip_crossings += crossing_count;
 }
 
 // The neuron equations of HARDWARE.md 1.2 for one core and one tick.
-void tn_simulator::impl::update_core(std::size_t ci, int worker) {
+void tn_simulator::impl::update_core(std::size_t ci, int worker, std::int64_t now) {
   core_data& c = cores[ci];
   event_counts& ev = counts[static_cast<std::size_t>(worker)][c.layer];
   auto& out = spikes[static_cast<std::size_t>(worker)];
   auto& outp = outputs[static_cast<std::size_t>(worker)];
-  std::uint64_t* slot = c.sched.data() + static_cast<std::size_t>(t % scheduler_slots) * static_cast<std::size_t>(c.axon_words);
+  std::uint64_t* slot = slot_words(ci, now);
   std::int32_t* v = c.v.data();
 
   // 1. Integrate: every active axon adds its type's weight to the neurons its
@@ -447,7 +667,7 @@ void tn_simulator::impl::update_core(std::size_t ci, int worker) {
       active &= active - 1;
       const auto g = c.axon_type[static_cast<std::size_t>(a)];
       const std::int32_t* wt = c.weight[g].data();
-      const std::uint64_t* row = c.crossbar.data() + static_cast<std::size_t>(a) * static_cast<std::size_t>(c.row_words);
+      const std::uint64_t* row = c.crossbar + static_cast<std::size_t>(a) * static_cast<std::size_t>(c.row_words);
       for (int r = 0; r < c.row_words; ++r) {
         std::uint64_t bits = row[r];
         ev.synaptic_events += std::popcount(bits);
@@ -497,11 +717,11 @@ void tn_simulator::impl::update_core(std::size_t ci, int worker) {
     ++ev.spikes;
     if (record) fired_by_worker[static_cast<std::size_t>(worker)].push_back({static_cast<std::uint32_t>(ci), static_cast<std::uint16_t>(j)});
     if (p.dest == hw::dest_kind::core) {
-      out.push_back({p.dest_core, p.dest_axon, static_cast<std::uint16_t>((t + p.delay_ticks) % scheduler_slots)});
+      out.push({p.dest_core, p.dest_axon, static_cast<std::uint16_t>((now + p.delay_ticks) % scheduler_slots)});
       ev.hops += c.hops[static_cast<std::size_t>(j)];
       ev.chip_crossings += c.crossings[static_cast<std::size_t>(j)];
     } else {
-      outp.push_back({p.dest_axon, t + p.delay_ticks});
+      outp.push_back({p.dest_axon, now + p.delay_ticks});
       ++ev.offchip_spikes;
     }
   }
@@ -514,7 +734,9 @@ std::size_t estimate_memory_bytes(const hw::tn_program& p, int threads) {
   // every neuron firing at once.
   const std::size_t per_core = axons * neurons / 8 + axons + neurons * (sizeof(hw::tn_neuron) + 96) +
                                scheduler_slots * axons / 8 + 512;
-  const std::size_t per_worker = p.cores.size() * neurons * (sizeof(spike) + 16 + sizeof(fired_neuron));
+  const std::size_t buffer = plan_epochs(p, core_levels(p), false).buffer;
+  const std::size_t per_worker = buffer * (sizeof(spike) + sizeof(output_spike)) +
+                                 p.cores.size() * neurons * sizeof(fired_neuron) + neurons * sizeof(std::int32_t);
   return p.cores.size() * per_core + static_cast<std::size_t>(std::max(threads, 1)) * per_worker;
 }
 
@@ -549,40 +771,81 @@ tn_simulator::tn_simulator(const hw::tn_program& program, const sim_options& opt
 tn_simulator::~tn_simulator() = default;
 
 void tn_simulator::inject(std::uint32_t core, std::uint16_t axon, int delay) {
-  auto& c = impl_->cores.at(core);
-  if (axon >= static_cast<std::uint32_t>(c.axon_words * 64) || delay < 0 || delay >= scheduler_slots) {
-    throw usage_error(fmt::format("inject: axon {} / delay {} out of range", axon, delay));
+  auto& m = *impl_;
+  if (core >= m.cores.size() || axon >= m.axon_words * 64 || delay < 0 || delay >= hardware_slots) {
+    throw usage_error(fmt::format("inject: core {} / axon {} / delay {} out of range", core, axon, delay));
   }
-  const auto slot = static_cast<std::size_t>((impl_->t + delay) % scheduler_slots);
-  c.sched[slot * static_cast<std::size_t>(c.axon_words) + axon / 64] |= std::uint64_t{1} << (axon % 64);
+  m.slot_words(core, m.t + delay)[axon / 64] |= std::uint64_t{1} << (axon % 64);
 }
 
 void tn_simulator::inject_now(std::span<const hw::tn_input_target> targets) {
   auto& m = *impl_;
-  const auto slot = static_cast<std::size_t>(m.t % scheduler_slots);
-  for (const auto& tg : targets) {
-    auto& c = m.cores[tg.core];
-    c.sched[slot * static_cast<std::size_t>(c.axon_words) + tg.axon / 64] |= std::uint64_t{1} << (tg.axon % 64);
+  for (const auto& tg : targets) m.slot_words(tg.core, m.t)[tg.axon / 64] |= std::uint64_t{1} << (tg.axon % 64);
+}
+
+void tn_simulator::inject_ahead(std::span<const hw::tn_input_target> targets, int ticks_ahead) {
+  auto& m = *impl_;
+  if (ticks_ahead < 0 || ticks_ahead >= m.epoch)
+    throw usage_error(fmt::format("inject_ahead: {} ticks ahead, at most {}", ticks_ahead, m.epoch - 1));
+  for (const auto& tg : targets)
+    m.slot_words(tg.core, m.t + ticks_ahead)[tg.axon / 64] |= std::uint64_t{1} << (tg.axon % 64);
+}
+
+int tn_simulator::epoch_ticks() const { return impl_->epoch; }
+
+void tn_simulator::advance(int ticks, const std::function<void(std::uint32_t, std::int64_t)>& on_output) {
+  auto& m = *impl_;
+  if (ticks < 1 || ticks > m.epoch) throw usage_error(fmt::format("advance: {} ticks, at most {}", ticks, m.epoch));
+  if (ticks == 1) return step(on_output);
+  m.run_epoch(ticks);
+  if (on_output) {
+    for (const auto& b : m.outputs)
+      for (const auto& o : b) on_output(o.port, o.tick);
+  }
+  for (auto& b : m.outputs) b.clear();
+  m.t += ticks;
+}
+
+// Ticks t .. t + ticks - 1, level by level: a core runs all the epoch's ticks
+// at once (its crossbar stays in cache), after every core that feeds it has
+// run them and its spikes have gone through the exchange. Spikes landing
+// beyond the epoch wait in the scheduler's spare slots. Each core still sees
+// exactly the inputs of a tick-by-tick run, and its PRNG draws in the same
+// order, so the result is the same, for any thread count.
+void tn_simulator::impl::run_epoch(int ticks) {
+  for (const auto& level : levels) {
+    if (threads == 1) {
+      for (auto ci : level)
+        for (int k = 0; k < ticks; ++k) update(ci, 0, t + k);
+    } else {
+      arena->execute([&] {
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, level.size(), 2), [&](const tbb::blocked_range<std::size_t>& r) {
+          const int w = tbb::this_task_arena::current_thread_index();
+          for (std::size_t i = r.begin(); i < r.end(); ++i)
+            for (int k = 0; k < ticks; ++k) update(level[i], w, t + k);
+        });
+      });
+    }
+    exchange_spikes();
   }
 }
 
 void tn_simulator::step(const std::function<void(std::uint32_t, std::int64_t)>& on_output) {
   auto& m = *impl_;
-  for (auto& b : m.spikes) b.clear();
   for (auto& b : m.outputs) b.clear();
   for (auto& b : m.fired_by_worker) b.clear();
   const std::size_t n = m.cores.size();
   if (m.threads == 1) {
-    for (std::size_t ci = 0; ci < n; ++ci) m.cores[ci].fast ? m.update_core_fast(ci, 0) : m.update_core(ci, 0);
+    for (std::size_t ci = 0; ci < n; ++ci) m.update(ci, 0, m.t);
   } else {
     m.arena->execute([&] {
       tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 16), [&](const tbb::blocked_range<std::size_t>& r) {
         const int w = tbb::this_task_arena::current_thread_index();
-        for (std::size_t ci = r.begin(); ci < r.end(); ++ci) m.cores[ci].fast ? m.update_core_fast(ci, w) : m.update_core(ci, w);
+        for (std::size_t ci = r.begin(); ci < r.end(); ++ci) m.update(ci, w, m.t);
       });
     });
   }
-  m.exchange->exchange(m.spikes);
+  m.exchange_spikes();
   if (m.record) {
     m.fired_sorted.clear();
     for (const auto& b : m.fired_by_worker) m.fired_sorted.insert(m.fired_sorted.end(), b.begin(), b.end());

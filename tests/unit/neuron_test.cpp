@@ -1,6 +1,10 @@
 // The neuron model of HARDWARE.md 1.2 on hand-computed cases.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <random>
+#include <span>
+
 #include <nmc/error.hpp>
 #include <nmc/runtime/tn_sim.hpp>
 
@@ -187,4 +191,167 @@ TEST_CASE("neuron: the simulator refuses, with the numbers, a program that would
   CHECK_NOTHROW(runtime::check_memory(b.p, 2, need + 1));
   CHECK_THROWS_WITH_AS(runtime::check_memory(b.p, 2, need / 2), doctest::Contains("simulating 64 cores on 2 threads needs about"),
                        fit_error);
+}
+
+namespace {
+
+// Off-chip spikes of neuron 0 of core 0 when `active` of its axons 0..127
+// (type 1, weight +1) carry a spike at tick 0: a stateless Eedn neuron with
+// the given leak (it fires iff active + leak >= 1).
+bool eedn_fires(int connected, int active, int leak, bool plain) {
+  tn_builder b;
+  for (int a = 0; a < 256; ++a) b.p.cores[0].axon_type[static_cast<std::size_t>(a)] = static_cast<std::uint8_t>(a < 128 ? 1 : 0);
+  for (std::uint32_t j = 0; j < 256; ++j) {
+    auto& n = b.observed(0, j);
+    n.weight = {-1, 1, 0, 0};
+    n.leak = j == 0 ? leak : 0;
+  }
+  for (int a = 0; a < connected; ++a) b.connect(0, static_cast<std::uint32_t>(a), 0);
+  for (int a = 128; a < 256; ++a) b.connect(0, static_cast<std::uint32_t>(a), 1);  // 128 negative synapses elsewhere
+  sim_options o;
+  o.plain_kernels = plain;
+  tn_simulator sim(b.p, o);
+  for (int a = 0; a < active; ++a) sim.inject(0, static_cast<std::uint16_t>(a), 0);
+  bool fired = false;
+  sim.step([&](std::uint32_t, std::int64_t) { fired = true; });
+  return fired;
+}
+
+}  // namespace
+
+TEST_CASE("neuron: stateless sums at the limits of the 8-bit and 16-bit kernels") {
+  // 126 positive synapses fit 8-bit lanes, 127 and 128 do not: each case must
+  // fire exactly when active + leak >= 1, whichever kernel runs it.
+  for (int connected : {126, 127, 128}) {
+    for (int active : {connected - 1, connected}) {
+      for (int leak : {1 - active, 2 - active, -300, 300, -125, -126}) {
+        CAPTURE(connected);
+        CAPTURE(active);
+        CAPTURE(leak);
+        const bool expected = active + leak >= 1;
+        CHECK(eedn_fires(connected, active, leak, true) == expected);
+        CHECK(eedn_fires(connected, active, leak, false) == expected);
+      }
+    }
+  }
+}
+
+namespace {
+
+// A feed-forward program (every core sends only to higher-numbered cores, the
+// last ones off chip) with every neuron feature mixed in: stateful and
+// stateless cores, four axon types, stochastic synapses, leaks and thresholds,
+// leak reversal, the reset modes, delays 1..15.
+hw::tn_program feed_forward_program(int cores, std::uint64_t seed) {
+  tn_builder b(cores);
+  std::mt19937_64 rng(seed);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<std::uint64_t>(n)); };
+  for (int ci = 0; ci < cores; ++ci) {
+    auto& c = b.p.cores[static_cast<std::size_t>(ci)];
+    const bool eedn = ci % 3 == 0;  // stateless Eedn cores take the fast paths
+    for (auto& t : c.axon_type) t = static_cast<std::uint8_t>(eedn ? pick(2) : pick(4));
+    for (int a = 0; a < 256; ++a)
+      for (int j = 0; j < 256; ++j)
+        if (pick(8) == 0) b.connect(static_cast<std::uint32_t>(ci), static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(j));
+    for (int j = 0; j < 256; ++j) {
+      auto& n = c.neurons[static_cast<std::size_t>(j)];
+      if (eedn) {
+        n.weight = {-1, 1, 0, 0};
+        n.leak = static_cast<std::int16_t>(pick(5) - 3);
+      } else {
+        n.weight = {static_cast<std::int16_t>(pick(5) - 2), 2, -1, static_cast<std::int16_t>(pick(200) - 100)};
+        n.threshold = 1 + pick(6);
+        n.neg_threshold = pick(8);
+        n.kappa = static_cast<std::uint8_t>(pick(2));
+        n.leak = static_cast<std::int16_t>(pick(7) - 3);
+        n.leak_reversal = static_cast<std::uint8_t>(pick(4) == 0);
+        n.reset = static_cast<hw::reset_mode>(pick(3));
+        n.reset_potential = pick(3);
+        n.stochastic_leak = static_cast<std::uint8_t>(pick(6) == 0);
+        n.threshold_mask_bits = static_cast<std::uint8_t>(pick(6) == 0 ? 2 : 0);
+        n.stochastic_weight[3] = static_cast<std::uint8_t>(pick(2));
+      }
+      const int span = cores - 1 - ci;
+      if (span == 0 || pick(10) == 0) {
+        n.dest = hw::dest_kind::output;
+        n.dest_axon = 0;
+      } else {
+        n.dest = hw::dest_kind::core;
+        n.dest_core = static_cast<std::uint32_t>(ci + 1 + pick(std::min(span, 3)));
+        n.dest_axon = static_cast<std::uint16_t>(pick(256));
+      }
+      n.delay_ticks = static_cast<std::uint8_t>(1 + pick(15));
+    }
+  }
+  return b.p;
+}
+
+struct run_trace {
+  std::vector<std::pair<std::int64_t, std::uint32_t>> outputs;  // (arrival tick, port), sorted
+  std::vector<std::int32_t> potentials;
+  runtime::event_counts totals;
+};
+
+// `ticks` ticks with random input spikes on the first two cores, in steps of
+// `epoch` ticks (1: tick by tick).
+run_trace run_in_epochs(const hw::tn_program& p, int ticks, int epoch, int threads, bool plain) {
+  sim_options o;
+  o.threads = threads;
+  o.plain_kernels = plain;
+  tn_simulator sim(p, o);
+  REQUIRE(sim.epoch_ticks() >= epoch);
+  std::mt19937_64 rng(99);
+  run_trace r;
+  for (int t = 0; t < ticks; t += epoch) {
+    for (int k = 0; k < epoch; ++k)
+      for (int i = 0; i < 40; ++i) {
+        const hw::tn_input_target in{static_cast<std::uint32_t>(rng() % 2), static_cast<std::uint16_t>(rng() % 256), 0};
+        sim.inject_ahead(std::span(&in, 1), k);
+      }
+    sim.advance(epoch, [&](std::uint32_t port, std::int64_t tick) { r.outputs.emplace_back(tick, port); });
+  }
+  std::sort(r.outputs.begin(), r.outputs.end());
+  for (std::uint32_t c = 0; c < p.cores.size(); ++c)
+    for (std::uint32_t j = 0; j < 256; ++j) r.potentials.push_back(sim.potential(c, j));
+  r.totals = sim.totals();
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("neuron: epochs of many ticks give exactly the tick-by-tick result") {
+  const auto p = feed_forward_program(9, 17);
+  tn_simulator probe(p, {});
+  REQUIRE(probe.epoch_ticks() >= 16);  // acyclic: epochs are used
+  const auto base = run_in_epochs(p, 96, 1, 1, true);
+  CHECK(base.outputs.size() > 500);  // the network is active
+  CHECK(base.totals.synaptic_events > 10000);
+  for (int epoch : {1, 16, probe.epoch_ticks()}) {
+    for (int threads : {1, 2}) {
+      CAPTURE(epoch);
+      CAPTURE(threads);
+      const auto r = run_in_epochs(p, 96, epoch, threads, false);
+      CHECK(r.outputs == base.outputs);
+      CHECK(r.potentials == base.potentials);
+      CHECK(r.totals.synaptic_events == base.totals.synaptic_events);
+      CHECK(r.totals.spikes == base.totals.spikes);
+      CHECK(r.totals.hops == base.totals.hops);
+    }
+  }
+}
+
+TEST_CASE("neuron: a program with a cycle runs tick by tick; recording spikes does too") {
+  tn_builder b(2);
+  b.neuron(0, 0).dest = hw::dest_kind::core, b.neuron(0, 0).dest_core = 1, b.neuron(0, 0).delay_ticks = 1;
+  b.neuron(1, 0).dest = hw::dest_kind::core, b.neuron(1, 0).dest_core = 0, b.neuron(1, 0).delay_ticks = 1;
+  CHECK(tn_simulator(b.p, {}).epoch_ticks() == 1);
+  b.neuron(1, 0).dest = hw::dest_kind::output;
+  CHECK(tn_simulator(b.p, {}).epoch_ticks() > 1);
+  sim_options rec;
+  rec.record_spikes = true;
+  CHECK(tn_simulator(b.p, rec).epoch_ticks() == 1);
+  tn_simulator sim(b.p, {});
+  CHECK_THROWS_AS(sim.advance(sim.epoch_ticks() + 1), usage_error);
+  const hw::tn_input_target in{0, 0, 0};
+  CHECK_THROWS_AS(sim.inject_ahead(std::span(&in, 1), sim.epoch_ticks()), usage_error);
 }

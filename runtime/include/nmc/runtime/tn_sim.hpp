@@ -40,7 +40,7 @@ struct spike {
 class spike_exchange {
 public:
   virtual ~spike_exchange() = default;
-  virtual void exchange(std::span<const std::vector<spike>> buffers) = 0;
+  virtual void exchange(std::span<const std::span<const spike>> buffers) = 0;
 };
 
 // Event counts for the energy model, per layer of the program.
@@ -83,6 +83,15 @@ public:
   // Advances one tick. Every output spike fired in this tick is reported as
   // on_output(port, arrival tick) (arrival = tick + the neuron's delay).
   void step(const std::function<void(std::uint32_t port, std::int64_t tick)>& on_output = {});
+
+  // Epochs: an acyclic program (no recording) can run up to epoch_ticks()
+  // ticks per call, with the same result as that many step()s but far fewer
+  // trips through memory. Inputs for those ticks are scheduled first with
+  // inject_ahead (0 = this tick). epoch_ticks() is 1 for recurrent programs
+  // and with record_spikes. Output spikes are reported in no particular order.
+  int epoch_ticks() const;
+  void inject_ahead(std::span<const hw::tn_input_target> targets, int ticks_ahead);
+  void advance(int ticks, const std::function<void(std::uint32_t port, std::int64_t tick)>& on_output = {});
 
   std::int64_t tick() const;
   // With record_spikes: the neurons that fired in the last step, sorted.

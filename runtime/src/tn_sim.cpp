@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <numeric>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -97,6 +98,7 @@ struct core_data {
     std::uint8_t kind;
     std::uint8_t delay;
     std::uint8_t crossings;
+    std::uint8_t part;  // the destination core's delivery partition (impl::parts)
   };
   std::vector<destination> dest;
   int neurons = 0;     // neurons updated: 0 .. neurons-1 (the rest are idle and unobservable)
@@ -136,7 +138,11 @@ struct tn_simulator::impl {
     std::size_t size = 0;
     void push(const spike& s) { store[size++] = s; }
   };
-  std::vector<spike_buffer> spikes;  // per worker
+  // Spikes are bucketed by destination partition (core % parts) as they are
+  // emitted, so the exchange can deliver each partition on one thread with
+  // plain ORs. Buffer [worker * parts + partition].
+  int parts = 1;
+  std::vector<spike_buffer> spikes;
   std::vector<std::span<const spike>> spike_views;
   void exchange_spikes() {
     for (std::size_t w = 0; w < spikes.size(); ++w) spike_views[w] = {spikes[w].store.data(), spikes[w].size};
@@ -176,20 +182,20 @@ namespace {
 // the order of delivery cannot change the result.
 class local_exchange final : public spike_exchange {
 public:
-  local_exchange(std::uint64_t* sched, std::size_t axon_words, tbb::task_arena* arena)
-      : sched_(sched), axon_words_(axon_words), arena_(arena) {}
+  local_exchange(std::uint64_t* sched, std::size_t axon_words, tbb::task_arena* arena, int parts)
+      : sched_(sched), axon_words_(axon_words), arena_(arena), parts_(static_cast<std::size_t>(parts)) {}
+  // buffers[worker * parts + k] holds spikes for cores c with c % parts == k:
+  // one task per partition, each the only writer of its cores' schedulers.
   void exchange(std::span<const std::span<const spike>> buffers) override {
-    if (!arena_ || buffers.size() == 1) {  // one thread: plain ORs
-      for (const auto& b : buffers)
-        for (const spike& s : b) word(s) |= std::uint64_t{1} << (s.axon % 64);
+    auto deliver = [&](std::size_t k) {
+      for (std::size_t b = k; b < buffers.size(); b += parts_)
+        for (const spike& s : buffers[b]) word(s) |= std::uint64_t{1} << (s.axon % 64);
+    };
+    if (!arena_ || parts_ == 1) {
+      for (std::size_t k = 0; k < parts_; ++k) deliver(k);
       return;
     }
-    arena_->execute([&] {
-      tbb::parallel_for(std::size_t{0}, buffers.size(), [&](std::size_t i) {
-        for (const spike& s : buffers[i])
-          std::atomic_ref<std::uint64_t>(word(s)).fetch_or(std::uint64_t{1} << (s.axon % 64), std::memory_order_relaxed);
-      });
-    });
+    arena_->execute([&] { tbb::parallel_for(std::size_t{0}, parts_, deliver); });
   }
 
 private:
@@ -199,6 +205,7 @@ private:
   std::uint64_t* sched_;
   std::size_t axon_words_;
   tbb::task_arena* arena_;
+  std::size_t parts_;
 };
 
 }  // namespace
@@ -240,36 +247,64 @@ std::vector<std::vector<std::uint32_t>> core_levels(const hw::tn_program& p) {
   return levels;
 }
 
-// Ticks per epoch and the spike buffer one worker needs for it: a level's
-// neurons with a destination, every one firing every tick of the epoch.
+constexpr int max_parts = 64;
+int delivery_parts(int threads) { return std::clamp(threads, 1, max_parts); }
+
+// Ticks per epoch and the buffers one worker needs: per destination
+// partition, the spikes of a whole tick (step) or of a level's epoch, every
+// neuron firing every tick; and likewise for off-chip spikes.
 struct epoch_plan {
   int ticks = 1;
-  std::size_t buffer = 0;
+  std::vector<std::size_t> to_part;
+  std::size_t outputs = 0;
+  std::size_t spikes() const { return std::accumulate(to_part.begin(), to_part.end(), std::size_t{0}); }
 };
 
-epoch_plan plan_epochs(const hw::tn_program& p, const std::vector<std::vector<std::uint32_t>>& levels, bool record) {
-  std::size_t total = 0, widest = 0;
-  for (const auto& c : p.cores)
-    for (const auto& nr : c.neurons) total += nr.dest != hw::dest_kind::none;
+epoch_plan plan_epochs(const hw::tn_program& p, const std::vector<std::vector<std::uint32_t>>& levels, bool record,
+                       int parts) {
+  const auto np = static_cast<std::size_t>(parts);
+  auto count = [&](auto&& for_each_core) {
+    epoch_plan e;
+    e.to_part.assign(np, 0);
+    for_each_core([&](std::size_t ci) {
+      for (const auto& nr : p.cores[ci].neurons) {
+        if (nr.dest == hw::dest_kind::core) ++e.to_part[nr.dest_core % np];
+        e.outputs += nr.dest == hw::dest_kind::output;
+      }
+    });
+    return e;
+  };
+  epoch_plan whole = count([&](auto&& f) {
+    for (std::size_t ci = 0; ci < p.cores.size(); ++ci) f(ci);
+  });
+  if (record || levels.empty()) return whole;
+  epoch_plan widest;
+  widest.to_part.assign(np, 0);
+  std::size_t widest_spikes = 0;
   for (const auto& l : levels) {
-    std::size_t k = 0;
-    for (auto ci : l)
-      for (const auto& nr : p.cores[ci].neurons) k += nr.dest != hw::dest_kind::none;
-    widest = std::max(widest, k);
+    const epoch_plan e = count([&](auto&& f) {
+      for (auto ci : l) f(ci);
+    });
+    for (std::size_t k = 0; k < np; ++k) widest.to_part[k] = std::max(widest.to_part[k], e.to_part[k]);
+    widest.outputs = std::max(widest.outputs, e.outputs);
+    widest_spikes = std::max(widest_spikes, e.spikes() + e.outputs);
   }
-  epoch_plan e{1, total};
-  if (record || levels.empty()) return e;
   // At most 64 MiB of spike buffer per worker; below 4 ticks an epoch gains little.
   constexpr std::size_t cap = std::size_t{64} << 20;
-  const auto ticks = static_cast<int>(std::min<std::size_t>(epoch_max, cap / (std::max<std::size_t>(widest, 1) * sizeof(spike))));
-  if (ticks >= 4) e = {ticks, std::max(total, widest * static_cast<std::size_t>(ticks))};
-  return e;
+  const auto ticks = static_cast<int>(
+      std::min<std::size_t>(epoch_max, cap / (std::max<std::size_t>(widest_spikes, 1) * sizeof(output_spike))));
+  if (ticks < 4) return whole;
+  const auto t = static_cast<std::size_t>(ticks);
+  whole.ticks = ticks;
+  for (std::size_t k = 0; k < np; ++k) whole.to_part[k] = std::max(whole.to_part[k], widest.to_part[k] * t);
+  whole.outputs = std::max(whole.outputs, widest.outputs * t);
+  return whole;
 }
 
 }  // namespace
 
 tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bool plain)
-    : program(p), threads(threads_), record(record_) {
+    : program(p), threads(threads_), parts(delivery_parts(threads_)), record(record_) {
 #if defined(__x86_64__) && defined(__GNUC__)
   avx512 = !plain && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 #endif
@@ -351,7 +386,8 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
         c.neg_b[j] = n.kappa ? -n.neg_threshold
                      : n.reset == hw::reset_mode::normal ? -n.reset_potential
                      : n.reset == hw::reset_mode::linear ? n.neg_threshold : 0;
-        c.dest[j] = {n.dest_core, n.dest_axon, c.hops[j], static_cast<std::uint8_t>(n.dest), n.delay_ticks, c.crossings[j]};
+        c.dest[j] = {n.dest_core, n.dest_axon, c.hops[j], static_cast<std::uint8_t>(n.dest), n.delay_ticks, c.crossings[j],
+                     static_cast<std::uint8_t>(n.dest_core % static_cast<std::uint32_t>(parts))};
         if (n.dest != hw::dest_kind::none) c.has_dest[j / 64] |= std::uint64_t{1} << (j % 64);
       }
       c.stateless = std::all_of(src.neurons.begin(), src.neurons.end(), [](const hw::tn_neuron& n) {
@@ -387,22 +423,22 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
   }
   if (threads > 1) arena = std::make_unique<tbb::task_arena>(threads);
   levels = core_levels(p);
-  const epoch_plan plan = plan_epochs(p, levels, record);
+  const epoch_plan plan = plan_epochs(p, levels, record, parts);
   epoch = plan.ticks;
   // Buffers sized for the worst case (every neuron fires) so the loop never allocates.
-  spikes.resize(static_cast<std::size_t>(threads));
+  spikes.resize(static_cast<std::size_t>(threads * parts));
+  for (std::size_t b = 0; b < spikes.size(); ++b) spikes[b].store.resize(plan.to_part[b % static_cast<std::size_t>(parts)]);
   outputs.resize(static_cast<std::size_t>(threads));
   counts.assign(static_cast<std::size_t>(threads), std::vector<event_counts>(p.layers.size()));
-  for (auto& b : spikes) b.store.resize(plan.buffer);
   spike_views.resize(spikes.size());
-  for (auto& b : outputs) b.reserve(plan.buffer);
+  for (auto& b : outputs) b.reserve(plan.outputs);
   if (record) {
     fired_by_worker.resize(static_cast<std::size_t>(threads));
     for (auto& b : fired_by_worker) b.reserve(total_neurons);
     fired_sorted.reserve(total_neurons);
   }
   input.assign(static_cast<std::size_t>(threads), std::vector<std::int32_t>(static_cast<std::size_t>(tg.neurons), 0));
-  exchange = std::make_unique<local_exchange>(sched.data(), axon_words, arena.get());
+  exchange = std::make_unique<local_exchange>(sched.data(), axon_words, arena.get(), parts);
 }
 
 namespace {
@@ -620,9 +656,10 @@ void tn_simulator::impl::update_core_fast(std::size_t ci, int worker, std::int64
   }
   ev.neuron_updates += c.with_dest;
   // Emission with the buffer's cursor and the counters in registers.
-  auto& out = spikes[static_cast<std::size_t>(worker)];
+  spike_buffer* out = spikes.data() + static_cast<std::size_t>(worker * parts);
   auto& outp = outputs[static_cast<std::size_t>(worker)];
-  spike* o = out.store.data() + out.size;
+  spike* cursor[max_parts];
+  for (int k = 0; k < parts; ++k) cursor[k] = out[k].store.data() + out[k].size;
   std::int64_t fired_count = 0, hop_count = 0, crossing_count = 0;
   for (int w = 0; w < 4; ++w) {
     std::uint64_t bits = fired[w] & c.has_dest[static_cast<std::size_t>(w)];
@@ -633,7 +670,7 @@ void tn_simulator::impl::update_core_fast(std::size_t ci, int worker, std::int64
       if (record) fired_by_worker[static_cast<std::size_t>(worker)].push_back({static_cast<std::uint32_t>(ci), static_cast<std::uint16_t>(sj)});
       const auto& d = c.dest[sj];
       if (d.kind == static_cast<std::uint8_t>(hw::dest_kind::core)) [[likely]] {
-        *o++ = {d.core, d.axon, static_cast<std::uint16_t>((now + d.delay) % scheduler_slots)};
+        *cursor[d.part]++ = {d.core, d.axon, static_cast<std::uint16_t>((now + d.delay) % scheduler_slots)};
         hop_count += d.hops;
         crossing_count += d.crossings;
       } else {
@@ -642,7 +679,7 @@ void tn_simulator::impl::update_core_fast(std::size_t ci, int worker, std::int64
       }
     }
   }
-  out.size = static_cast<std::size_t>(o - out.store.data());
+  for (int k = 0; k < parts; ++k) out[k].size = static_cast<std::size_t>(cursor[k] - out[k].store.data());
   ev.spikes += fired_count;
   ev.hops += hop_count;
   ev.chip_crossings += crossing_count;
@@ -652,7 +689,7 @@ void tn_simulator::impl::update_core_fast(std::size_t ci, int worker, std::int64
 void tn_simulator::impl::update_core(std::size_t ci, int worker, std::int64_t now) {
   core_data& c = cores[ci];
   event_counts& ev = counts[static_cast<std::size_t>(worker)][c.layer];
-  auto& out = spikes[static_cast<std::size_t>(worker)];
+  spike_buffer* out = spikes.data() + static_cast<std::size_t>(worker * parts);
   auto& outp = outputs[static_cast<std::size_t>(worker)];
   std::uint64_t* slot = slot_words(ci, now);
   std::int32_t* v = c.v.data();
@@ -717,7 +754,8 @@ void tn_simulator::impl::update_core(std::size_t ci, int worker, std::int64_t no
     ++ev.spikes;
     if (record) fired_by_worker[static_cast<std::size_t>(worker)].push_back({static_cast<std::uint32_t>(ci), static_cast<std::uint16_t>(j)});
     if (p.dest == hw::dest_kind::core) {
-      out.push({p.dest_core, p.dest_axon, static_cast<std::uint16_t>((now + p.delay_ticks) % scheduler_slots)});
+      out[p.dest_core % static_cast<std::uint32_t>(parts)].push(
+          {p.dest_core, p.dest_axon, static_cast<std::uint16_t>((now + p.delay_ticks) % scheduler_slots)});
       ev.hops += c.hops[static_cast<std::size_t>(j)];
       ev.chip_crossings += c.crossings[static_cast<std::size_t>(j)];
     } else {
@@ -734,8 +772,8 @@ std::size_t estimate_memory_bytes(const hw::tn_program& p, int threads) {
   // every neuron firing at once.
   const std::size_t per_core = axons * neurons / 8 + axons + neurons * (sizeof(hw::tn_neuron) + 96) +
                                scheduler_slots * axons / 8 + 512;
-  const std::size_t buffer = plan_epochs(p, core_levels(p), false).buffer;
-  const std::size_t per_worker = buffer * (sizeof(spike) + sizeof(output_spike)) +
+  const auto plan = plan_epochs(p, core_levels(p), false, delivery_parts(threads));
+  const std::size_t per_worker = plan.spikes() * sizeof(spike) + plan.outputs * sizeof(output_spike) +
                                  p.cores.size() * neurons * sizeof(fired_neuron) + neurons * sizeof(std::int32_t);
   return p.cores.size() * per_core + static_cast<std::size_t>(std::max(threads, 1)) * per_worker;
 }

@@ -8,8 +8,9 @@
 //      clear it), integrate the crossbar, apply leak, compare with the
 //      threshold, reset, and write the spikes into the worker's buffer;
 //   3. exchange: every buffered spike sets its destination axon in slot
-//      (t + delay) mod 16 of the destination core's scheduler (through the
+//      t + delay of the destination core's scheduler (through the
 //      spike_exchange seam), output spikes are counted for their frame.
+// Acyclic programs may instead run in epochs of many ticks (see advance()).
 // Setting scheduler bits commutes and every axon has exactly one source, so
 // the result does not depend on which worker ran which core: identical for any
 // thread count. The loop does not allocate, lock, throw or print.
@@ -36,7 +37,10 @@ struct spike {
 
 // The seam between the tick loop and spike delivery. The local exchange writes
 // into this process's schedulers; a multi-process one would forward spikes for
-// cores owned elsewhere. Called once per tick with every worker's buffer.
+// cores owned elsewhere. Called once per tick (per level of an epoch) with
+// every worker's buffers: buffers[worker * P + k] holds the spikes for cores c
+// with c % P == k (P: the partitions the simulator chose, min(threads, 64)),
+// so each partition can be delivered by one thread without atomics.
 class spike_exchange {
 public:
   virtual ~spike_exchange() = default;

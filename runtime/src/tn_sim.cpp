@@ -133,7 +133,7 @@ struct tn_simulator::impl {
   std::int64_t t = 0;
   std::unique_ptr<tbb::task_arena> arena;
   // A worker's spikes: storage sized for the worst case, and the count used.
-  struct spike_buffer {
+  struct alignas(64) spike_buffer {  // own cache line: workers update `size` constantly
     std::vector<spike> store;
     std::size_t size = 0;
     void push(const spike& s) { store[size++] = s; }

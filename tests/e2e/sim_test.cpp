@@ -46,6 +46,7 @@ TEST_CASE("e2e: random networks compile and simulate bit-exactly against the ref
     po.opts.seed = static_cast<std::uint64_t>(trial);
     po.opts.max_copies = trial % 3 == 0 ? 2 : 0;  // often force splitter cores
     const auto state = compiler::compile_truenorth(net, target, test::default_target_text(), "", po);
+    for (const auto& u : state.units) CHECK(static_cast<std::int64_t>(u.cores.size()) >= u.lower_bound);
     with_splitters += std::any_of(state.units.begin(), state.units.end(),
                                   [](const compiler::unit& u) { return u.kind == compiler::unit_kind::splitter; });
     for (const auto& l : net.layers()) {

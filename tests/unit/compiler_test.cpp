@@ -89,6 +89,24 @@ TEST_CASE("compiler: partition respects axons and neurons per core and hosts eve
   CHECK(s.port_source.size() == 10);
 }
 
+TEST_CASE("compiler: the lower bound counts the axon limit of each patch") {
+  // 3 input channels, 5x5 kernel, no padding, 16 outputs on an 8x8 grid: a
+  // patch of h x w outputs reads (h+4)(w+4) x 3 inputs, two axons each, so at
+  // most 6 positions (3x2, 252 axons) x 16 channels = 96 neurons fit a core:
+  // 1,024 neurons need at least 11 cores, while the slot bound says 4.
+  const std::string yaml =
+      "format: nmc-model/1\nname: axon_bound\nlayers:\n"
+      "  - {name: in, type: input, shape: [3, 12, 12], levels: [128]}\n"
+      "  - {name: c1, type: conv2d, out_channels: 16, kernel: 5, stride: 1, padding: 0, weights: \"" +
+      weights(16 * 3 * 25, "+-") + "\"}\n"
+      "  - {name: a1, type: threshold, threshold: 1}\n"
+      "  - {name: out, type: output, classes: 16}\n";
+  const auto c = compile_yaml(yaml);
+  const auto& u = c.state.units.at(0);
+  CHECK(u.lower_bound == 11);
+  CHECK(static_cast<std::int64_t>(u.cores.size()) >= 11);
+}
+
 TEST_CASE("compiler: the crossbar holds exactly one synapse per non-zero weight per copy") {
   const auto c = compile_yaml(small_net());
   std::int64_t expected = 0;

@@ -14,10 +14,17 @@
 // cores instead, which make the copies (one extra tick, which the timing pass
 // absorbs in the delays of the other inputs).
 //
-// The lower bound reported per unit is the neuron-slot bound ceil(copies / N):
-// no core can hold more than N slots whatever the tiling.
+// The lower bound reported per unit is the larger of two bounds that hold for
+// any partition into tiles of this family (a set of output channels times a
+// rectangular patch), whatever their sizes and wherever they sit:
+//   - slots: ceil(copies / N), no core holds more than N neuron slots;
+//   - axons: ceil(sum over live neurons n of 1 / m(n)), where m(n) is the most
+//     neurons any tile containing n can hold within the axon and slot limits
+//     (edge patches read fewer inputs, so m depends on the position). A core
+//     with k neurons adds at most k * 1/k = 1 to the sum.
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -126,6 +133,54 @@ struct prefix3 {
            get(c0, y1, x0) + get(c1, y0, x0) - get(c0, y0, x0);
   }
 };
+
+// The axon bound above. Groups: a tile touching k groups of a conv reads k
+// groups' inputs and holds at most k * out_per_group channels; pools read one
+// channel per channel. Dense layers (every neuron reads every input) have no
+// position structure: the slot bound covers them.
+std::int64_t axon_bound(const compile_state& s, const unit& u, const geometry& g) {
+  if (g.dense_inputs >= 0 || u.kind == unit_kind::splitter) return 0;
+  const int axons = s.target.axons, slots = s.target.neurons;
+  const int per_channel_in = g.pool ? 1 : g.per_group_in, per_group_out = g.pool ? 1 : g.out_per_group;
+  const int groups = g.channels / per_group_out;
+  std::vector<std::int64_t> best(static_cast<std::size_t>(g.height) * g.width, 0);  // m per position
+  bool taller = true;  // false once no patch of this height fits: taller ones read even more
+  for (int th = 1; th <= g.height && taller; ++th)
+    for (int tw = 1; tw <= g.width; ++tw) {
+      const int area = th * tw;
+      if (area > slots) break;
+      bool any = false;
+      for (int y0 = 0; y0 + th <= g.height; ++y0)
+        for (int x0 = 0; x0 + tw <= g.width; ++x0) {
+          const std::int64_t in = static_cast<std::int64_t>(geometry::span(y0, y0 + th, g.kh, g.sh, g.ph, g.in_h)) *
+                                  geometry::span(x0, x0 + tw, g.kw, g.sw, g.pw, g.in_w) * per_channel_in;
+          std::int64_t m = 0;
+          for (int k = 1; k <= groups && k * in * u.axons_per_input <= axons; ++k)
+            m = std::max<std::int64_t>(m, std::min<std::int64_t>(static_cast<std::int64_t>(k) * per_group_out, slots / area) * area);
+          if (m == 0) continue;
+          any = true;
+          for (int y = y0; y < y0 + th; ++y)
+            for (int x = x0; x < x0 + tw; ++x) {
+              auto& b = best[static_cast<std::size_t>(y) * g.width + x];
+              b = std::max(b, m);
+            }
+        }
+      if (!any) {  // nor does any wider one
+        taller = tw > 1;
+        break;
+      }
+    }
+  double sum = 0;
+  for (int c = 0; c < g.channels; ++c)
+    for (int y = 0; y < g.height; ++y)
+      for (int x = 0; x < g.width; ++x) {
+        if (u.copies[(static_cast<std::size_t>(c) * g.height + y) * g.width + x] == 0) continue;  // dead: no core
+        const auto m = best[static_cast<std::size_t>(y) * g.width + x];
+        if (m == 0) return 0;  // cannot be placed at all: the tiling reports it
+        sum += 1.0 / static_cast<double>(m);
+      }
+  return static_cast<std::int64_t>(std::ceil(sum - 1e-9));
+}
 
 tiling choose_tiling(const compile_state& s, const unit& u, const geometry& g) {
   const int axons = s.target.axons, slots = s.target.neurons;
@@ -270,8 +325,8 @@ void partition_pass(compile_state& s) {
     u.core_of.assign(neurons, -1);
     std::int64_t total = 0;
     for (auto c : u.copies) total += c;
-    u.lower_bound = (total + t.neurons - 1) / t.neurons;
     const geometry g = make_geometry(s, u);
+    u.lower_bound = std::max((total + t.neurons - 1) / t.neurons, axon_bound(s, u, g));
     const tiling best = choose_tiling(s, u, g);
     if (best.cores == 0) {
       const auto worst = *std::max_element(u.copies.begin(), u.copies.end());

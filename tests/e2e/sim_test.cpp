@@ -78,6 +78,9 @@ TEST_CASE("e2e: tiny_fmnist, all 10,000 test frames: agreement 1.0, identical fo
   const auto net = convert::load_model(std::string(NMC_SOURCE_DIR) + "/examples/tiny_fmnist.yaml");
   const auto state = compiler::compile_truenorth(net, hw::default_truenorth(), test::default_target_text(),
                                                  convert::to_yaml(net), {});
+  std::int64_t bound = 0;
+  for (const auto& u : state.units) bound += u.lower_bound;
+  CHECK(static_cast<double>(state.program.cores.size()) <= 1.10 * static_cast<double>(bound));
   const auto data = runtime::load_dataset("fashion-mnist:test");
   const auto ref = cli::evaluate_reference(net, data, 2);
   runtime::sim_options one, two;
@@ -145,6 +148,9 @@ TEST_CASE("e2e: fmnist_1chip compiles onto one chip and simulates bit-exactly" *
                                                  convert::to_yaml(net), {});
   CHECK(state.program.chips == 1);
   CHECK(state.program.cores.size() <= 4096);
+  std::int64_t bound = 0;
+  for (const auto& u : state.units) bound += u.lower_bound;
+  CHECK(static_cast<double>(state.program.cores.size()) <= 1.10 * static_cast<double>(bound));
   CHECK(state.routes.mean_hops < 0.7 * state.routes.naive_mean_hops);
   auto data = runtime::load_dataset("fashion-mnist:test");
   runtime::limit_frames(data, 300);

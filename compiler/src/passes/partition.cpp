@@ -4,10 +4,13 @@
 // the cores that read it already exist: the number of copies each of its
 // neurons needs (one slot per destination axon, plus one per output port) is
 // known exactly. A tile is a block of output channels times a rectangular
-// patch of output positions. Candidate tilings are ordered by core count and
-// the first feasible one is taken: every tile must fit the axons (counted
-// conservatively from the receptive field, two axons per input for trinary
-// weights) and the neuron slots (the exact sum of its neurons' copies).
+// patch of output positions; it must fit the axons (counted conservatively
+// from the receptive field, two axons per input for trinary weights) and the
+// neuron slots (the exact sum of its neurons' copies). For every way of
+// cutting the channels into blocks, the positions are cut into rows of
+// bands and each band into patches, band heights and patch widths chosen by
+// dynamic programming for the fewest cores: patches differ in size, so those
+// at the border, which read fewer inputs, grow. The cheapest channel cut wins.
 // A core's axons are then the distinct (input, sign) pairs its neurons use.
 //
 // A neuron needing more copies than `max_copies` sends one spike to splitter
@@ -25,7 +28,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -107,12 +112,6 @@ geometry make_geometry(const compile_state& s, const unit& u) {
   return g;
 }
 
-struct tiling {
-  std::size_t option = 0;
-  int tile_h = 0, tile_w = 0;
-  std::int64_t cores = 0;
-};
-
 // 3-D prefix sums of the copies, to sum any channel range x rectangle in O(1).
 struct prefix3 {
   int c, h, w;
@@ -182,39 +181,89 @@ std::int64_t axon_bound(const compile_state& s, const unit& u, const geometry& g
   return static_cast<std::int64_t>(std::ceil(sum - 1e-9));
 }
 
-tiling choose_tiling(const compile_state& s, const unit& u, const geometry& g) {
+struct patch {
+  int y0, y1, x0, x1;
+};
+
+// A tiling: the channel cut (an index into geometry::channel_options) and, per
+// channel block, its patches (empty patches of dead neurons left out).
+struct tiling {
+  std::size_t option = 0;
+  std::vector<std::vector<patch>> patches;
+  std::int64_t cores = 0;
+};
+
+// The fewest patches for one channel block: bands of rows [y0, y1), each cut
+// into patches [x0, x1) that fit. A patch that does not fit only grows
+// worse (more inputs, more slots), which ends each scan. Returns false if
+// some position cannot be covered at all.
+bool tile_block(const compile_state& s, const unit& u, const geometry& g, const prefix3& copies, range r,
+                std::vector<patch>& out) {
   const int axons = s.target.axons, slots = s.target.neurons;
-  const prefix3 copies(u.copies, g.channels, g.height, g.width);
-  std::vector<tiling> candidates;
-  for (std::size_t o = 0; o < g.channel_options.size(); ++o)
-    for (int th = 1; th <= g.height; ++th)
-      for (int tw = 1; tw <= g.width; ++tw) {
-        // Only patch sizes that differ in the number of tiles are worth trying.
-        if (th > 1 && (g.height + th - 1) / th == (g.height + th - 2) / (th - 1)) continue;
-        if (tw > 1 && (g.width + tw - 1) / tw == (g.width + tw - 2) / (tw - 1)) continue;
-        const std::int64_t n = static_cast<std::int64_t>(g.channel_options[o].size()) *
-                               ((g.height + th - 1) / th) * ((g.width + tw - 1) / tw);
-        candidates.push_back({o, th, tw, n});
+  constexpr std::int64_t inf = std::numeric_limits<std::int64_t>::max() / 4;
+  auto fits = [&](int y0, int y1, int x0, int x1) {
+    const std::int64_t need = copies.sum(r.first, r.second, y0, y1, x0, x1);
+    return need == 0 || (need <= slots && g.inputs(r, y0, y1, x0, x1) * u.axons_per_input <= axons);
+  };
+  auto live = [&](int y0, int y1, int x0, int x1) { return copies.sum(r.first, r.second, y0, y1, x0, x1) > 0; };
+  // Band [y0, y1): cost and cuts by a 1-D DP over x.
+  std::vector<std::int64_t> f(static_cast<std::size_t>(g.width) + 1);
+  std::vector<int> fcut(static_cast<std::size_t>(g.width) + 1);
+  auto band = [&](int y0, int y1, std::vector<patch>* emit) {
+    f.assign(f.size(), inf);
+    f[0] = 0;
+    for (int x1 = 1; x1 <= g.width; ++x1)
+      for (int x0 = x1 - 1; x0 >= 0 && fits(y0, y1, x0, x1); --x0) {
+        const std::int64_t c = f[static_cast<std::size_t>(x0)] + (live(y0, y1, x0, x1) ? 1 : 0);
+        if (c < f[static_cast<std::size_t>(x1)]) f[static_cast<std::size_t>(x1)] = c, fcut[static_cast<std::size_t>(x1)] = x0;
       }
-  std::sort(candidates.begin(), candidates.end(), [](const tiling& a, const tiling& b) {
-    if (a.cores != b.cores) return a.cores < b.cores;
-    return std::abs(a.tile_h - a.tile_w) < std::abs(b.tile_h - b.tile_w);  // squarer patches: fewer inputs
-  });
-  for (const auto& cand : candidates) {
-    bool ok = true;
-    for (const range& r : g.channel_options[cand.option]) {
-      for (int y0 = 0; ok && y0 < g.height; y0 += cand.tile_h)
-        for (int x0 = 0; ok && x0 < g.width; x0 += cand.tile_w) {
-          const int y1 = std::min(g.height, y0 + cand.tile_h), x1 = std::min(g.width, x0 + cand.tile_w);
-          const std::int64_t need = copies.sum(r.first, r.second, y0, y1, x0, x1);
-          if (need == 0) continue;  // no live neuron: no core
-          ok = need <= slots && g.inputs(r, y0, y1, x0, x1) * u.axons_per_input <= axons;
-        }
-      if (!ok) break;
+    const std::int64_t cost = f[static_cast<std::size_t>(g.width)];
+    if (emit && cost < inf)
+      for (int x1 = g.width; x1 > 0; x1 = fcut[static_cast<std::size_t>(x1)]) {
+        const int x0 = fcut[static_cast<std::size_t>(x1)];
+        if (live(y0, y1, x0, x1)) emit->push_back({y0, y1, x0, x1});
+      }
+    return cost;
+  };
+  std::vector<std::int64_t> best(static_cast<std::size_t>(g.height) + 1, inf);
+  std::vector<int> cut(static_cast<std::size_t>(g.height) + 1, 0);
+  best[0] = 0;
+  for (int y1 = 1; y1 <= g.height; ++y1)
+    for (int y0 = y1 - 1; y0 >= 0; --y0) {
+      const std::int64_t c = band(y0, y1, nullptr);
+      if (c >= inf) break;  // a taller band cannot fit either
+      if (best[static_cast<std::size_t>(y0)] + c < best[static_cast<std::size_t>(y1)])
+        best[static_cast<std::size_t>(y1)] = best[static_cast<std::size_t>(y0)] + c, cut[static_cast<std::size_t>(y1)] = y0;
     }
-    if (ok) return cand;
+  if (best[static_cast<std::size_t>(g.height)] >= inf) return false;
+  out.clear();
+  for (int y1 = g.height; y1 > 0; y1 = cut[static_cast<std::size_t>(y1)]) band(cut[static_cast<std::size_t>(y1)], y1, &out);
+  std::sort(out.begin(), out.end(), [](const patch& a, const patch& b) { return std::tie(a.y0, a.x0) < std::tie(b.y0, b.x0); });
+  return true;
+}
+
+tiling choose_tiling(const compile_state& s, const unit& u, const geometry& g) {
+  const prefix3 copies(u.copies, g.channels, g.height, g.width);
+  tiling best;
+  std::vector<patch> block;
+  for (std::size_t o = 0; o < g.channel_options.size(); ++o) {
+    tiling t{o, {}, 0};
+    bool ok = true;
+    for (const range& r : g.channel_options[o]) {
+      if (!tile_block(s, u, g, copies, r, block)) {
+        ok = false;
+        break;
+      }
+      t.cores += static_cast<std::int64_t>(block.size());
+      t.patches.push_back(block);
+      if (best.cores > 0 && t.cores >= best.cores) {  // cannot win
+        ok = false;
+        break;
+      }
+    }
+    if (ok && (best.cores == 0 || t.cores < best.cores)) best = std::move(t);
   }
-  return {};
+  return best;
 }
 
 }  // namespace
@@ -334,19 +383,22 @@ void partition_pass(compile_state& s) {
                                   "needs up to {} copies", u.name, t.axons, t.neurons, worst),
                       "use more groups, a smaller kernel, or --max-copies to use splitter cores");
     }
-    u.tile_h = best.tile_h, u.tile_w = best.tile_w;
     const auto& option = g.channel_options[best.option];
     u.tile_c = option.front().second - option.front().first;
+    // The reported patch: the largest (patches differ in size).
+    for (const auto& block : best.patches)
+      for (const patch& pt : block)
+        if ((pt.y1 - pt.y0) * (pt.x1 - pt.x0) > u.tile_h * u.tile_w) u.tile_h = pt.y1 - pt.y0, u.tile_w = pt.x1 - pt.x0;
     std::vector<std::pair<source_ref, std::uint8_t>> used;
-    for (const range& r : option)
-      for (int y0 = 0; y0 < g.height; y0 += best.tile_h)
-        for (int x0 = 0; x0 < g.width; x0 += best.tile_w) {
+    for (std::size_t bi = 0; bi < option.size(); ++bi)
+      for (const patch& pt : best.patches[bi]) {
+          const range& r = option[bi];
           logical_core core;
           core.unit = static_cast<std::int32_t>(ui);
           used.clear();
           for (int c = r.first; c < r.second; ++c)
-            for (int y = y0; y < std::min(g.height, y0 + best.tile_h); ++y)
-              for (int x = x0; x < std::min(g.width, x0 + best.tile_w); ++x) {
+            for (int y = pt.y0; y < pt.y1; ++y)
+              for (int x = pt.x0; x < pt.x1; ++x) {
                 const auto n = static_cast<std::int32_t>((c * g.height + y) * g.width + x);
                 if (u.copies[static_cast<std::size_t>(n)] == 0) continue;  // dead neuron
                 core.neurons.push_back(n);

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <bit>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
 #include <numeric>
@@ -43,6 +44,8 @@ namespace {
 constexpr int scheduler_slots = 64;
 constexpr int hardware_slots = 16;
 constexpr int epoch_max = 32;
+static_assert(sizeof(spike) == 8 && offsetof(spike, slot) == 6 && scheduler_slots == 64,
+              "update_core_fast adds the tick to the slot field of a spike's 64-bit image");
 static_assert(epoch_max + hardware_slots <= scheduler_slots);
 
 inline std::uint32_t xorshift(std::uint32_t& x) {
@@ -88,6 +91,8 @@ struct core_data {
   // destination are needed.
   bool stateless = false;
   std::array<std::uint64_t, 4> has_dest{};
+  std::array<std::uint64_t, 4> to_core{};  // neurons whose destination is a core
+  std::vector<std::uint64_t> proto;        // per neuron: its spike (bit_cast), delay in the slot field
   std::vector<std::int16_t> threshold16;
   std::vector<std::int16_t> weight16;  // [type][neuron]
   // Destinations, one 12-byte record per neuron for the spike loop.
@@ -374,6 +379,7 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
         for (std::size_t j = 0; j < nn; ++j) c.weight16[g * nn + j] = static_cast<std::int16_t>(src.neurons[j].weight[g]);
       for (auto* v : {&c.leak, &c.alpha, &c.beta, &c.pos_a, &c.pos_b, &c.neg_a, &c.neg_b}) v->resize(nn);
       c.dest.resize(nn);
+      c.proto.resize(nn);
       for (std::size_t j = 0; j < nn; ++j) {
         const auto& n = src.neurons[j];
         c.leak[j] = n.leak, c.alpha[j] = n.threshold, c.beta[j] = n.neg_threshold;
@@ -388,7 +394,9 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
                      : n.reset == hw::reset_mode::linear ? n.neg_threshold : 0;
         c.dest[j] = {n.dest_core, n.dest_axon, c.hops[j], static_cast<std::uint8_t>(n.dest), n.delay_ticks, c.crossings[j],
                      static_cast<std::uint8_t>(n.dest_core % static_cast<std::uint32_t>(parts))};
+        c.proto[j] = std::bit_cast<std::uint64_t>(spike{n.dest_core, n.dest_axon, n.delay_ticks});
         if (n.dest != hw::dest_kind::none) c.has_dest[j / 64] |= std::uint64_t{1} << (j % 64);
+        if (n.dest == hw::dest_kind::core) c.to_core[j / 64] |= std::uint64_t{1} << (j % 64);
       }
       c.stateless = std::all_of(src.neurons.begin(), src.neurons.end(), [](const hw::tn_neuron& n) {
         return n.threshold == 1 && n.neg_threshold == 0 && n.kappa == 1 && n.reset == hw::reset_mode::normal &&
@@ -658,28 +666,49 @@ void tn_simulator::impl::update_core_fast(std::size_t ci, int worker, std::int64
   // Emission with the buffer's cursor and the counters in registers.
   spike_buffer* out = spikes.data() + static_cast<std::size_t>(worker * parts);
   auto& outp = outputs[static_cast<std::size_t>(worker)];
-  spike* cursor[max_parts];
-  for (int k = 0; k < parts; ++k) cursor[k] = out[k].store.data() + out[k].size;
   std::int64_t fired_count = 0, hop_count = 0, crossing_count = 0;
-  for (int w = 0; w < 4; ++w) {
-    std::uint64_t bits = fired[w] & c.has_dest[static_cast<std::size_t>(w)];
-    fired_count += std::popcount(bits);
-    while (bits) {
-      const auto sj = static_cast<std::size_t>(w * 64 + std::countr_zero(bits));
-      bits &= bits - 1;
-      if (record) fired_by_worker[static_cast<std::size_t>(worker)].push_back({static_cast<std::uint32_t>(ci), static_cast<std::uint16_t>(sj)});
-      const auto& d = c.dest[sj];
-      if (d.kind == static_cast<std::uint8_t>(hw::dest_kind::core)) [[likely]] {
-        *cursor[d.part]++ = {d.core, d.axon, static_cast<std::uint16_t>((now + d.delay) % scheduler_slots)};
-        hop_count += d.hops;
-        crossing_count += d.crossings;
-      } else {
-        outp.push_back({d.axon, now + d.delay});
-        ++ev.offchip_spikes;
+  if (record)
+    for (int w = 0; w < 4; ++w)
+      for (std::uint64_t bits = fired[w] & c.has_dest[static_cast<std::size_t>(w)]; bits; bits &= bits - 1)
+        fired_by_worker[static_cast<std::size_t>(worker)].push_back(
+            {static_cast<std::uint32_t>(ci), static_cast<std::uint16_t>(w * 64 + std::countr_zero(bits))});
+  // Spikes to cores: the neuron's spike with its delay in the slot field, the
+  // tick added (mod scheduler_slots). One cursor in a register when there is
+  // one partition; a cursor per partition otherwise.
+  const std::uint64_t tick_add = static_cast<std::uint64_t>(now % scheduler_slots) << 48;
+  constexpr std::uint64_t slot_wrap = ~(std::uint64_t{0xffc0} << 48);  // keep 6 slot bits
+  auto spike_of = [&](std::size_t j) { return std::bit_cast<spike>((c.proto[j] + tick_add) & slot_wrap); };
+  if (parts == 1) {
+    spike* o = out[0].store.data() + out[0].size;
+    for (int w = 0; w < 4; ++w)
+      for (std::uint64_t bits = fired[w] & c.to_core[static_cast<std::size_t>(w)]; bits; bits &= bits - 1) {
+        const auto j = static_cast<std::size_t>(w * 64 + std::countr_zero(bits));
+        *o++ = spike_of(j);
+        hop_count += c.hops[j];
+        crossing_count += c.crossings[j];
       }
+    out[0].size = static_cast<std::size_t>(o - out[0].store.data());
+  } else {
+    spike* cursor[max_parts];
+    for (int k = 0; k < parts; ++k) cursor[k] = out[k].store.data() + out[k].size;
+    for (int w = 0; w < 4; ++w)
+      for (std::uint64_t bits = fired[w] & c.to_core[static_cast<std::size_t>(w)]; bits; bits &= bits - 1) {
+        const auto j = static_cast<std::size_t>(w * 64 + std::countr_zero(bits));
+        *cursor[c.dest[j].part]++ = spike_of(j);
+        hop_count += c.hops[j];
+        crossing_count += c.crossings[j];
+      }
+    for (int k = 0; k < parts; ++k) out[k].size = static_cast<std::size_t>(cursor[k] - out[k].store.data());
+  }
+  for (int w = 0; w < 4; ++w) {
+    const std::uint64_t all = fired[w] & c.has_dest[static_cast<std::size_t>(w)];
+    fired_count += std::popcount(all);
+    for (std::uint64_t bits = all & ~c.to_core[static_cast<std::size_t>(w)]; bits; bits &= bits - 1) {
+      const auto& d = c.dest[static_cast<std::size_t>(w * 64 + std::countr_zero(bits))];
+      outp.push_back({d.axon, now + d.delay});
+      ++ev.offchip_spikes;
     }
   }
-  for (int k = 0; k < parts; ++k) out[k].size = static_cast<std::size_t>(cursor[k] - out[k].store.data());
   ev.spikes += fired_count;
   ev.hops += hop_count;
   ev.chip_crossings += crossing_count;

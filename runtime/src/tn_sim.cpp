@@ -143,7 +143,7 @@ struct tn_simulator::impl {
     std::size_t size = 0;
     void push(const spike& s) { store[size++] = s; }
   };
-  // Spikes are bucketed by destination partition (core % parts) as they are
+  // Spikes are bucketed by destination partition (part_of) as they are
   // emitted, so the exchange can deliver each partition on one thread with
   // plain ORs. Buffer [worker * parts + partition].
   int parts = 1;
@@ -189,7 +189,7 @@ class local_exchange final : public spike_exchange {
 public:
   local_exchange(std::uint64_t* sched, std::size_t axon_words, tbb::task_arena* arena, int parts)
       : sched_(sched), axon_words_(axon_words), arena_(arena), parts_(static_cast<std::size_t>(parts)) {}
-  // buffers[worker * parts + k] holds spikes for cores c with c % parts == k:
+  // buffers[worker * parts + k] holds spikes for cores c with part_of(c) == k:
   // one task per partition, each the only writer of its cores' schedulers.
   void exchange(std::span<const std::span<const spike>> buffers) override {
     auto deliver = [&](std::size_t k) {
@@ -253,6 +253,11 @@ std::vector<std::vector<std::uint32_t>> core_levels(const hw::tn_program& p) {
 }
 
 constexpr int max_parts = 64;
+// Delivery partition of a core: blocks of 16 consecutive cores dealt round
+// robin. A core's spikes go to a few nearby cores, so consecutive spikes
+// mostly share a partition (the emission branch predicts well), while a
+// layer's cores spread over all partitions (the delivery work balances).
+inline int part_of(std::uint32_t core, int parts) { return static_cast<int>((core / 16) % static_cast<std::uint32_t>(parts)); }
 int delivery_parts(int threads) { return std::clamp(threads, 1, max_parts); }
 
 // Ticks per epoch and the buffers one worker needs: per destination
@@ -273,7 +278,7 @@ epoch_plan plan_epochs(const hw::tn_program& p, const std::vector<std::vector<st
     e.to_part.assign(np, 0);
     for_each_core([&](std::size_t ci) {
       for (const auto& nr : p.cores[ci].neurons) {
-        if (nr.dest == hw::dest_kind::core) ++e.to_part[nr.dest_core % np];
+        if (nr.dest == hw::dest_kind::core) ++e.to_part[static_cast<std::size_t>(part_of(nr.dest_core, parts))];
         e.outputs += nr.dest == hw::dest_kind::output;
       }
     });
@@ -393,7 +398,7 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
                      : n.reset == hw::reset_mode::normal ? -n.reset_potential
                      : n.reset == hw::reset_mode::linear ? n.neg_threshold : 0;
         c.dest[j] = {n.dest_core, n.dest_axon, c.hops[j], static_cast<std::uint8_t>(n.dest), n.delay_ticks, c.crossings[j],
-                     static_cast<std::uint8_t>(n.dest_core % static_cast<std::uint32_t>(parts))};
+                     static_cast<std::uint8_t>(part_of(n.dest_core, parts))};
         c.proto[j] = std::bit_cast<std::uint64_t>(spike{n.dest_core, n.dest_axon, n.delay_ticks});
         if (n.dest != hw::dest_kind::none) c.has_dest[j / 64] |= std::uint64_t{1} << (j % 64);
         if (n.dest == hw::dest_kind::core) c.to_core[j / 64] |= std::uint64_t{1} << (j % 64);
@@ -414,8 +419,9 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
         std::vector<int> plus(nn, 0), minus(nn, 0);
         for (std::size_t a = 0; a < static_cast<std::size_t>(tg.axons); ++a) {
           const int w = c.uniform_weight[src.axon_type[a]];
-          for (std::size_t j = 0; j < nn; ++j)
-            if ((c.crossbar[a * 4 + j / 64] >> (j % 64)) & 1) (w > 0 ? plus[j] : minus[j]) += std::abs(w);
+          for (std::size_t r = 0; r < 4; ++r)
+            for (std::uint64_t bits = c.crossbar[a * 4 + r]; bits; bits &= bits - 1)
+              (w > 0 ? plus : minus)[r * 64 + static_cast<std::size_t>(std::countr_zero(bits))] += std::abs(w);
         }
         c.narrow = *std::max_element(plus.begin(), plus.end()) <= 126 && *std::max_element(minus.begin(), minus.end()) <= 128;
         c.threshold8.resize(nn);
@@ -688,6 +694,22 @@ void tn_simulator::impl::update_core_fast(std::size_t ci, int worker, std::int64
         crossing_count += c.crossings[j];
       }
     out[0].size = static_cast<std::size_t>(o - out[0].store.data());
+  } else if (parts == 2) {
+    spike* o0 = out[0].store.data() + out[0].size;
+    spike* o1 = out[1].store.data() + out[1].size;
+    for (int w = 0; w < 4; ++w)
+      for (std::uint64_t bits = fired[w] & c.to_core[static_cast<std::size_t>(w)]; bits; bits &= bits - 1) {
+        const auto j = static_cast<std::size_t>(w * 64 + std::countr_zero(bits));
+        if (c.dest[j].part) {
+          *o1++ = spike_of(j);
+        } else {
+          *o0++ = spike_of(j);
+        }
+        hop_count += c.hops[j];
+        crossing_count += c.crossings[j];
+      }
+    out[0].size = static_cast<std::size_t>(o0 - out[0].store.data());
+    out[1].size = static_cast<std::size_t>(o1 - out[1].store.data());
   } else {
     spike* cursor[max_parts];
     for (int k = 0; k < parts; ++k) cursor[k] = out[k].store.data() + out[k].size;
@@ -783,7 +805,7 @@ void tn_simulator::impl::update_core(std::size_t ci, int worker, std::int64_t no
     ++ev.spikes;
     if (record) fired_by_worker[static_cast<std::size_t>(worker)].push_back({static_cast<std::uint32_t>(ci), static_cast<std::uint16_t>(j)});
     if (p.dest == hw::dest_kind::core) {
-      out[p.dest_core % static_cast<std::uint32_t>(parts)].push(
+      out[part_of(p.dest_core, parts)].push(
           {p.dest_core, p.dest_axon, static_cast<std::uint16_t>((now + p.delay_ticks) % scheduler_slots)});
       ev.hops += c.hops[static_cast<std::size_t>(j)];
       ev.chip_crossings += c.crossings[static_cast<std::size_t>(j)];

@@ -39,8 +39,9 @@ struct spike {
 // into this process's schedulers; a multi-process one would forward spikes for
 // cores owned elsewhere. Called once per tick (per level of an epoch) with
 // every worker's buffers: buffers[worker * P + k] holds the spikes for cores c
-// with c % P == k (P: the partitions the simulator chose, min(threads, 64)),
-// so each partition can be delivered by one thread without atomics.
+// with (c / 16) % P == k (P: the partitions the simulator chose,
+// min(threads, 64)), so each partition can be delivered by one thread
+// without atomics.
 class spike_exchange {
 public:
   virtual ~spike_exchange() = default;

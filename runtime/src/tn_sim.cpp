@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <string>
+#include <string_view>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -518,15 +520,41 @@ std::size_t estimate_memory_bytes(const hw::tn_program& p, int threads) {
   return p.cores.size() * per_core + static_cast<std::size_t>(std::max(threads, 1)) * per_worker;
 }
 
-void check_memory(const hw::tn_program& p, int threads, std::size_t available) {
+namespace {
+std::string human_bytes(std::size_t bytes) {
+  constexpr double kib = 1024.0, mib = 1024.0 * kib, gib = 1024.0 * mib;
+  const auto b = static_cast<double>(bytes);
+  return b >= gib ? fmt::format("{:.1f} GiB", b / gib)
+         : b >= mib ? fmt::format("{:.1f} MiB", b / mib)
+                    : fmt::format("{:.1f} KiB", b / kib);
+}
+}  // namespace
+
+void check_memory(const hw::tn_program& p, int threads, std::size_t available, const char* limit_name) {
   const std::size_t need = estimate_memory_bytes(p, threads);
-  if (available > 0 && need > available) {
-    constexpr double gib = 1024.0 * 1024.0 * 1024.0;
-    throw fit_error(fmt::format("simulating {} cores on {} threads needs about {:.1f} GiB, but only {:.1f} GiB of "
-                                "memory is available",
-                                p.cores.size(), threads, static_cast<double>(need) / gib,
-                                static_cast<double>(available) / gib),
-                    "use fewer threads, or a machine with more memory");
+  if (available == 0 || need <= available) return;
+  // Per-worker spike buffers grow with the thread count: say what one thread needs.
+  const std::size_t need_one = estimate_memory_bytes(p, 1);
+  std::string hint = threads > 1 && need_one <= available
+                         ? fmt::format("use --threads 1 (about {}), or ", human_bytes(need_one))
+                     : threads > 1 ? std::string("use fewer threads, or ")
+                                   : std::string();
+  hint += std::string_view(limit_name).find("--max-memory") != std::string_view::npos
+              ? "raise --max-memory"
+              : "free memory or use a machine with more";
+  hint += "; a program with fewer cores (a smaller model) needs less";
+  throw fit_error(fmt::format("simulating {} cores on {} thread{} needs about {}, but only {} {}", p.cores.size(),
+                              threads, threads == 1 ? "" : "s", human_bytes(need), human_bytes(available), limit_name),
+                  hint);
+}
+
+// The tighter of --max-memory and the machine's available memory applies.
+void check_memory(const hw::tn_program& p, const sim_options& opts) {
+  const std::size_t machine = available_memory_bytes();
+  if (opts.memory_limit_bytes > 0 && (machine == 0 || opts.memory_limit_bytes <= machine)) {
+    check_memory(p, opts.threads, opts.memory_limit_bytes, "is allowed by --max-memory");
+  } else {
+    check_memory(p, opts.threads, machine);
   }
 }
 
@@ -542,7 +570,7 @@ std::size_t available_memory_bytes() {
 
 tn_simulator::tn_simulator(const hw::tn_program& program, const sim_options& opts) {
   if (opts.threads < 1) throw usage_error(fmt::format("--threads {} must be at least 1", opts.threads));
-  check_memory(program, opts.threads, available_memory_bytes());
+  check_memory(program, opts);
   impl_ = std::make_unique<impl>(program, opts.threads, opts.record_spikes, opts.plain_kernels);
 }
 

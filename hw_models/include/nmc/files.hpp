@@ -38,6 +38,7 @@ public:
 
 private:
   std::filesystem::path path_, tmp_;
+  std::string shown_;  // the path as given, for messages
   std::unique_ptr<std::ofstream> out_;
   bool committed_ = false;
 };

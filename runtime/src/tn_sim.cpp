@@ -14,12 +14,10 @@
 #endif
 
 #include <fmt/format.h>
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <nmc/error.hpp>
 #include <nmc/runtime/dataset.hpp>
+#include <nmc/runtime/parallel.hpp>
 
 namespace nmc::runtime {
 
@@ -102,7 +100,7 @@ struct tn_simulator::impl {
   std::int64_t vmin, vmax;
   std::vector<core_data> cores;
   std::int64_t t = 0;
-  std::unique_ptr<tbb::task_arena> arena;
+  std::unique_ptr<worker_team> team;  // threads > 1 only
   std::vector<std::vector<spike>> spikes;         // per worker
   std::vector<std::vector<output_spike>> outputs;  // per worker
   std::vector<std::vector<event_counts>> counts;   // per worker, per layer
@@ -125,7 +123,7 @@ namespace {
 // the order of delivery cannot change the result.
 class local_exchange final : public spike_exchange {
 public:
-  local_exchange(std::vector<core_data>& cores, tbb::task_arena* arena) : cores_(cores), arena_(arena) {}
+  local_exchange(std::vector<core_data>& cores, worker_team* team) : cores_(cores), team_(team) {}
   void exchange(std::span<const std::vector<spike>> buffers) override {
     auto deliver = [&](const std::vector<spike>& buf) {
       for (const spike& s : buf) {
@@ -134,7 +132,7 @@ public:
         std::atomic_ref<std::uint64_t>(word).fetch_or(std::uint64_t{1} << (s.axon % 64), std::memory_order_relaxed);
       }
     };
-    if (!arena_ || buffers.size() == 1) {  // one thread: plain ORs
+    if (!team_ || buffers.size() == 1) {  // one thread: plain ORs
       for (const auto& b : buffers)
         for (const spike& s : b) {
           auto& c = cores_[s.core];
@@ -143,14 +141,15 @@ public:
         }
       return;
     }
-    arena_->execute([&] {
-      tbb::parallel_for(std::size_t{0}, buffers.size(), [&](std::size_t i) { deliver(buffers[i]); });
-    });
+    auto body = [&](std::size_t begin, std::size_t end, int) {
+      for (std::size_t i = begin; i < end; ++i) deliver(buffers[i]);
+    };
+    team_->for_chunks(buffers.size(), 1, body);
   }
 
 private:
   std::vector<core_data>& cores_;
-  tbb::task_arena* arena_;
+  worker_team* team_;
 };
 
 }  // namespace
@@ -243,7 +242,7 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
       for (std::size_t j = 0; j < nn; ++j) c.threshold16[j] = static_cast<std::int16_t>(1 - src.neurons[j].leak);
     }
   }
-  if (threads > 1) arena = std::make_unique<tbb::task_arena>(threads);
+  if (threads > 1) team = std::make_unique<worker_team>(threads);
   // Buffers sized for the worst case (every neuron fires) so the loop never allocates.
   spikes.resize(static_cast<std::size_t>(threads));
   outputs.resize(static_cast<std::size_t>(threads));
@@ -256,7 +255,7 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
     fired_sorted.reserve(total_neurons);
   }
   input.assign(static_cast<std::size_t>(threads), std::vector<std::int32_t>(static_cast<std::size_t>(tg.neurons), 0));
-  exchange = std::make_unique<local_exchange>(cores, arena.get());
+  exchange = std::make_unique<local_exchange>(cores, team.get());
 }
 
 namespace {
@@ -603,12 +602,10 @@ void tn_simulator::step(const std::function<void(std::uint32_t, std::int64_t)>& 
   if (m.threads == 1) {
     for (std::size_t ci = 0; ci < n; ++ci) m.cores[ci].fast ? m.update_core_fast(ci, 0) : m.update_core(ci, 0);
   } else {
-    m.arena->execute([&] {
-      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 16), [&](const tbb::blocked_range<std::size_t>& r) {
-        const int w = tbb::this_task_arena::current_thread_index();
-        for (std::size_t ci = r.begin(); ci < r.end(); ++ci) m.cores[ci].fast ? m.update_core_fast(ci, w) : m.update_core(ci, w);
-      });
-    });
+    auto body = [&](std::size_t begin, std::size_t end, int w) {
+      for (std::size_t ci = begin; ci < end; ++ci) m.cores[ci].fast ? m.update_core_fast(ci, w) : m.update_core(ci, w);
+    };
+    m.team->for_chunks(n, 16, body);
   }
   m.exchange->exchange(m.spikes);
   if (m.record) {

@@ -63,8 +63,13 @@ struct run_outputs {
     if (!opts.report_path.empty()) report = std::make_unique<atomic_file>(opts.report_path);
     if (!opts.spikes_path.empty()) spikes = std::make_unique<atomic_file>(opts.spikes_path);
   }
+  // Every file is written out before any replaces its target: a write that
+  // fails late (disk full) leaves all of them as they were.
   void commit() {
-    for (auto* f : {program.get(), spikes.get(), report.get()})
+    const auto all = {program.get(), spikes.get(), report.get()};
+    for (auto* f : all)
+      if (f) f->close();
+    for (auto* f : all)
       if (f) f->commit();
   }
 };

@@ -66,9 +66,13 @@ atomic_file::~atomic_file() {
   fs::remove(tmp_, ec);
 }
 
-std::ostream& atomic_file::stream() { return *out_; }
+std::ostream& atomic_file::stream() {
+  if (!out_) throw internal_error(fmt::format("{}: written after close()", shown_));
+  return *out_;
+}
 
-void atomic_file::commit() {
+void atomic_file::close() {
+  if (!out_) return;
   out_->flush();
   if (*out_) out_->close();  // close() writes what is left; its failure counts too
   if (!*out_) {
@@ -76,6 +80,10 @@ void atomic_file::commit() {
                    "check free disk space and file size limits (ulimit -f); the old file, if any, is unchanged");
   }
   out_.reset();
+}
+
+void atomic_file::commit() {
+  close();
   std::error_code ec;
   fs::rename(tmp_, path_, ec);
   if (ec) throw io_error(fmt::format("{}: cannot replace file: {}", shown_, ec.message()));

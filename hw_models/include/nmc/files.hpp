@@ -34,6 +34,10 @@ public:
   atomic_file(const atomic_file&) = delete;
   atomic_file& operator=(const atomic_file&) = delete;
   std::ostream& stream();
+  // Flushes and closes the temporary file; throws io_error if anything
+  // written failed. commit() does this first; calling it for every output of
+  // a run before committing any makes a failed write replace none of them.
+  void close();
   void commit();
 
 private:

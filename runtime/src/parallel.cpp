@@ -9,7 +9,9 @@
 #if NMC_PARALLEL_STD
 #include <atomic>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
+#include <utility>
 #include <vector>
 #else
 #include <tbb/blocked_range.h>
@@ -45,12 +47,21 @@ struct worker_team::impl {
   std::size_t n = 0, grain = 1;
   const chunk_body_ref* body = nullptr;
   std::atomic<std::size_t> next{0};
+  std::exception_ptr failure;  // the first exception of the current job, guarded by m
 
+  // Runs chunks until none is left; an exception is kept for the caller (as
+  // TBB does) and the remaining chunks are skipped.
   void work(int worker) {
-    for (;;) {
-      const std::size_t begin = next.fetch_add(grain, std::memory_order_relaxed);
-      if (begin >= n) return;
-      (*body)(begin, std::min(n, begin + grain), worker);
+    try {
+      for (;;) {
+        const std::size_t begin = next.fetch_add(grain, std::memory_order_relaxed);
+        if (begin >= n) return;
+        (*body)(begin, std::min(n, begin + grain), worker);
+      }
+    } catch (...) {
+      next.store(n, std::memory_order_relaxed);
+      std::lock_guard lock(m);
+      if (!failure) failure = std::current_exception();
     }
   }
 
@@ -102,9 +113,11 @@ void worker_team::for_chunks(std::size_t n, std::size_t grain, chunk_body_ref bo
   }
   s.wake.notify_all();
   s.work(0);
+  // Wait even if a chunk failed: the helpers still use `body`.
   std::unique_lock lock(s.m);
   s.done.wait(lock, [&] { return s.running == 0; });
   s.body = nullptr;
+  if (s.failure) std::rethrow_exception(std::exchange(s.failure, nullptr));
 }
 
 #else  // TBB

@@ -59,3 +59,17 @@ TEST_CASE("parallel: parallel_chunks sums like a plain loop for any thread count
   CHECK_THROWS_AS(worker_team(0), usage_error);
   CHECK((std::string(parallel_backend()) == "tbb" || std::string(parallel_backend()) == "std"));
 }
+
+TEST_CASE("parallel: an exception in a chunk reaches the caller and the team stays usable") {
+  worker_team team(3);
+  auto failing = [](std::size_t b, std::size_t e, int) {
+    if (b <= 40 && 40 < e) throw data_error("chunk 40");
+  };
+  CHECK_THROWS_WITH_AS(team.for_chunks(100, 10, failing), "chunk 40", data_error);
+  std::atomic<std::size_t> sum{0};
+  auto adding = [&](std::size_t b, std::size_t e, int) {
+    for (std::size_t i = b; i < e; ++i) sum += i;
+  };
+  team.for_chunks(100, 10, adding);
+  CHECK(sum == 4950);
+}

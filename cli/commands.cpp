@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include <iostream>
+#include <memory>
 #include <ostream>
 
 #include <fmt/format.h>
@@ -98,6 +99,8 @@ int run_inspect(const inspect_options& opts, std::ostream& out) {
 }
 
 int run_eval(const eval_options& opts, std::ostream& out) {
+  std::unique_ptr<atomic_file> counts;  // opened first: an unwritable path fails at once
+  if (!opts.counts_path.empty()) counts = std::make_unique<atomic_file>(opts.counts_path);
   const model::network net = convert::load_model(opts.model, convert::import_options{opts.quantize});
   runtime::dataset data = runtime::load_dataset(opts.dataset);
   runtime::limit_frames(data, opts.frames);
@@ -110,17 +113,17 @@ int run_eval(const eval_options& opts, std::ostream& out) {
   const double fps = ev.wall_s > 0 ? ev.frames / ev.wall_s : 0.0;
   const auto classes = static_cast<std::size_t>(ev.classes);
 
-  if (!opts.counts_path.empty()) {
-    atomic_write(opts.counts_path, [&](std::ostream& f) {
-      f << "frame,label,predicted";
-      for (std::size_t k = 0; k < classes; ++k) f << ",count" << k;
-      f << "\n";
-      for (std::size_t i = 0; i < ev.frames; ++i) {
-        f << i << ',' << int{data.labels[i]} << ',' << ev.predicted[i];
-        for (std::size_t k = 0; k < classes; ++k) f << ',' << ev.counts[i * classes + k];
-        f << '\n';
-      }
-    });
+  if (counts) {
+    auto& f = counts->stream();
+    f << "frame,label,predicted";
+    for (std::size_t k = 0; k < classes; ++k) f << ",count" << k;
+    f << "\n";
+    for (std::size_t i = 0; i < ev.frames; ++i) {
+      f << i << ',' << int{data.labels[i]} << ',' << ev.predicted[i];
+      for (std::size_t k = 0; k < classes; ++k) f << ',' << ev.counts[i * classes + k];
+      f << '\n';
+    }
+    counts->commit();
   }
 
   if (opts.json) {
@@ -165,15 +168,26 @@ hw::tn_program compile_model(const compile_options& opts) {
   po.dump_after = opts.dump_after;
   po.time_passes = opts.time_passes;
   po.log = &std::cerr;
-  return compiler::compile_truenorth(net, hw::parse_truenorth(target_text, target_path), target_text,
-                                     convert::to_yaml(net), po)
-      .program;
+  try {
+    return compiler::compile_truenorth(net, hw::parse_truenorth(target_text, target_path), target_text,
+                                       convert::to_yaml(net), po)
+        .program;
+  } catch (const fit_error& e) {
+    // Passes after validation name layers and cores, not the file: add it.
+    const std::string what = e.what();
+    if (what.starts_with(opts.model)) throw;
+    throw fit_error(fmt::format("{}: {}", opts.model, what), e.hint());
+  }
 }
 
 int run_compile(const compile_options& opts, std::ostream& out) {
   if (opts.output.empty()) throw usage_error("compile needs an output file", "add -o PROGRAM");
+  // Opened first: an unwritable path fails before the compile; a failed
+  // compile leaves an existing program untouched.
+  atomic_file output(opts.output);
   const auto program = compile_model(opts);
-  hw::write_program(opts.output, program);
+  output.stream() << hw::serialize(program);
+  output.commit();
   if (opts.json) {
     out << program_json(program, opts.output).dump(2) << "\n";
   } else {

@@ -76,6 +76,7 @@ struct simulate_options {
   double tick_ms = 0;  // 0: the target's tick period
   bool json = false;
   bool check_reference = true;
+  std::size_t max_memory_mib = 0;  // 0: the machine's available memory
 };
 
 int run_simulate(const simulate_options& opts, std::ostream& out);

@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--tick-ms", o.tick_ms, "tick period in ms for the speed and energy model (default: the target's)")
         ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--max-memory", o.max_memory_mib,
+                    "refuse to simulate if the simulator would need more than this many MiB "
+                    "(default: the machine's available memory)")
+        ->check(CLI::PositiveNumber);
     cmd->add_flag("--json", o.json, "print the JSON report instead of text");
     cmd->add_flag("!--no-reference", o.check_reference, "skip the comparison with the model's reference pass");
   };

@@ -2,7 +2,9 @@
 // reference pass of the model it was compiled from, with the energy report.
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <ostream>
 
 #include <fmt/format.h>
@@ -49,20 +51,49 @@ nlohmann::ordered_json counts_json(const runtime::event_counts& c) {
           {"hops", c.hops}, {"chip_crossings", c.chip_crossings}, {"offchip_spikes", c.offchip_spikes}};
 }
 
-int simulate_program(const hw::tn_program& program, const std::string& program_name, const simulate_options& opts,
-                     std::ostream& out) {
-  runtime::dataset data = runtime::load_dataset(opts.dataset);
-  runtime::limit_frames(data, opts.frames);
+// The output files of a run, opened before any long step so that an
+// unwritable path fails at once rather than after the simulation, and
+// committed together only when the run has results (DESIGN.md 2.3): a failed
+// run leaves every existing output as it was and no temporary file behind.
+struct run_outputs {
+  std::unique_ptr<atomic_file> program, report, spikes;
+
+  explicit run_outputs(const simulate_options& opts, const std::string& program_path = {}) {
+    if (!program_path.empty()) program = std::make_unique<atomic_file>(program_path);
+    if (!opts.report_path.empty()) report = std::make_unique<atomic_file>(opts.report_path);
+    if (!opts.spikes_path.empty()) spikes = std::make_unique<atomic_file>(opts.spikes_path);
+  }
+  // Every file is written out before any replaces its target: a write that
+  // fails late (disk full) leaves all of them as they were.
+  void commit() {
+    const auto all = {program.get(), spikes.get(), report.get()};
+    for (auto* f : all)
+      if (f) f->close();
+    for (auto* f : all)
+      if (f) f->commit();
+  }
+};
+
+runtime::sim_options sim_options_of(const simulate_options& opts) {
   runtime::sim_options so;
   so.threads = opts.threads == 0 ? runtime::hardware_threads() : opts.threads;
   so.ticks_per_frame = opts.ticks_per_frame;
   so.record_spikes = !opts.spikes_path.empty();
+  so.memory_limit_bytes = opts.max_memory_mib * std::size_t{1024} * 1024;
+  return so;
+}
 
-  std::unique_ptr<atomic_file> spikes;
-  if (so.record_spikes) {
-    spikes = std::make_unique<atomic_file>(opts.spikes_path);
-    spikes->stream() << "tick,core,neuron,layer\n";
-  }
+runtime::dataset load_frames(const simulate_options& opts) {
+  runtime::dataset data = runtime::load_dataset(opts.dataset);
+  runtime::limit_frames(data, opts.frames);
+  return data;
+}
+
+int simulate_program(const hw::tn_program& program, const std::string& program_name, runtime::dataset data,
+                     const simulate_options& opts, run_outputs& outputs, std::ostream& out) {
+  const runtime::sim_options so = sim_options_of(opts);
+  auto* spikes = outputs.spikes.get();
+  if (spikes) spikes->stream() << "tick,core,neuron,layer\n";
   runtime::frame_results r;
   {
     const sigint_guard guard;
@@ -71,6 +102,13 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
         program, data, so,
         [&](std::size_t done) {
           bar.update(done);
+          // A spike file that cannot be written (disk full, file too large)
+          // stops the run now, not after the whole simulation.
+          if (spikes && !spikes->stream()) {
+            throw io_error(fmt::format("{}: writing spikes failed after {} of {} frames: {}", opts.spikes_path, done,
+                                       data.frames, std::strerror(errno)),
+                           "check free disk space and file size limits (ulimit -f), or leave out --spikes");
+          }
           return !interrupted.load();
         },
         [&](std::int64_t tick, const std::vector<runtime::fired_neuron>& fired) {
@@ -106,7 +144,6 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
     agreement = r.frames ? static_cast<double>(same) / static_cast<double>(r.frames) : 1.0;
     reference_accuracy = ev.accuracy();
   }
-  if (spikes) spikes->commit();
 
   std::size_t correct = 0;
   for (std::size_t f = 0; f < r.frames; ++f) correct += r.predicted[f] == data.labels[f];
@@ -152,7 +189,8 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
     layers.push_back(entry);
   }
   j["energy_model"] = {{"counted", e.counted}, {"not_counted", e.not_counted}};
-  if (!opts.report_path.empty()) atomic_write(opts.report_path, j.dump(2) + "\n");
+  if (outputs.report) outputs.report->stream() << j.dump(2) << "\n";
+  outputs.commit();
 
   if (opts.json) {
     out << j.dump(2) << "\n";
@@ -193,20 +231,28 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
 
 }  // namespace
 
+// Checks come in the order of their cost, so a mistake is reported before a
+// long step: outputs writable, program readable, memory, dataset and --frames.
 int run_simulate(const simulate_options& opts, std::ostream& out) {
+  run_outputs outputs(opts);
   const auto program = hw::read_program(opts.program);
-  return simulate_program(program, opts.program, opts, out);
+  runtime::check_memory(program, sim_options_of(opts));
+  return simulate_program(program, opts.program, load_frames(opts), opts, outputs, out);
 }
 
 int run_run(const compile_options& copts, const simulate_options& sopts, std::ostream& out) {
+  run_outputs outputs(sopts, copts.output);
+  auto data = load_frames(sopts);
   const auto program = compile_model(copts);
-  if (!copts.output.empty()) hw::write_program(copts.output, program);
+  runtime::check_memory(program, sim_options_of(sopts));
+  if (outputs.program) outputs.program->stream() << hw::serialize(program);
   if (!sopts.json) {
     const auto j = program_json(program, copts.model);
     fmt::print(out, "compiled    {}: {} cores (lower bound {}), {:.2f} mean hops per spike\n", copts.model,
                program.cores.size(), j["cores_lower_bound"].get<std::int64_t>(), j["mean_hops_per_spike"].get<double>());
   }
-  return simulate_program(program, copts.output.empty() ? copts.model : copts.output, sopts, out);
+  return simulate_program(program, copts.output.empty() ? copts.model : copts.output, std::move(data), sopts, outputs,
+                          out);
 }
 
 }  // namespace nmc::cli

@@ -37,10 +37,15 @@ std::string read_file(const fs::path& path) {
   return std::move(buffer).str();
 }
 
-atomic_file::atomic_file(const fs::path& path) : path_(path.has_parent_path() ? path : fs::path(".") / path) {
+atomic_file::atomic_file(const fs::path& path)
+    : path_(path.has_parent_path() ? path : fs::path(".") / path), shown_(path.string()) {
   const fs::path dir = path_.parent_path();
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
+    if (fs::exists(dir, ec)) {
+      throw io_error(fmt::format("{}: cannot write: {} is not a directory", path.string(), dir.string()),
+                     "choose another output path");
+    }
     throw io_error(fmt::format("{}: cannot write: directory {} does not exist", path.string(), dir.string()),
                    "create the directory first or choose another output path");
   }
@@ -49,8 +54,8 @@ atomic_file::atomic_file(const fs::path& path) : path_(path.has_parent_path() ? 
   tmp_ = dir / fmt::format(".{}.tmp-{:08x}", path_.filename().string(), rd());
   out_ = std::make_unique<std::ofstream>(tmp_, std::ios::binary | std::ios::trunc);
   if (!*out_) {
-    throw io_error(fmt::format("{}: cannot write: {}", path.string(), std::strerror(errno)),
-                   "check that the directory is writable");
+    throw io_error(fmt::format("{}: cannot write in {}: {}", path.string(), dir.string(), std::strerror(errno)),
+                   "check that the directory is writable, or choose another output path");
   }
 }
 
@@ -61,17 +66,27 @@ atomic_file::~atomic_file() {
   fs::remove(tmp_, ec);
 }
 
-std::ostream& atomic_file::stream() { return *out_; }
+std::ostream& atomic_file::stream() {
+  if (!out_) throw internal_error(fmt::format("{}: written after close()", shown_));
+  return *out_;
+}
 
-void atomic_file::commit() {
+void atomic_file::close() {
+  if (!out_) return;
   out_->flush();
+  if (*out_) out_->close();  // close() writes what is left; its failure counts too
   if (!*out_) {
-    throw io_error(fmt::format("{}: write failed: {}", path_.string(), std::strerror(errno)), "check free disk space");
+    throw io_error(fmt::format("{}: write failed: {}", shown_, std::strerror(errno)),
+                   "check free disk space and file size limits (ulimit -f); the old file, if any, is unchanged");
   }
   out_.reset();
+}
+
+void atomic_file::commit() {
+  close();
   std::error_code ec;
   fs::rename(tmp_, path_, ec);
-  if (ec) throw io_error(fmt::format("{}: cannot replace file: {}", path_.string(), ec.message()));
+  if (ec) throw io_error(fmt::format("{}: cannot replace file: {}", shown_, ec.message()));
   committed_ = true;
 }
 

@@ -165,7 +165,11 @@ tn_program deserialize(const std::string& bytes, const std::string& source) {
                                   payload.size() - r.position()), hint);
   }
   p.target = parse_truenorth(p.target_text, source + " (embedded target)");
-  verify_program(p, false);
+  try {
+    verify_program(p, false);
+  } catch (const model_error& e) {  // say which file
+    throw model_error(fmt::format("{}: {}", source, e.what()), e.hint());
+  }
   return p;
 }
 

@@ -9,18 +9,18 @@
 #include <cstring>
 #include <fstream>
 #include <numeric>
+#include <string>
+#include <string_view>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
 #include <fmt/format.h>
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <nmc/error.hpp>
 #include <nmc/runtime/dataset.hpp>
+#include <nmc/runtime/parallel.hpp>
 
 #include "huge_buffer.hpp"
 
@@ -136,7 +136,7 @@ struct tn_simulator::impl {
   huge_buffer<std::uint64_t> crossbars;  // every core's crossbar, in core order
   std::size_t axon_words = 0;
   std::int64_t t = 0;
-  std::unique_ptr<tbb::task_arena> arena;
+  std::unique_ptr<worker_team> team;  // threads > 1 only
   // A worker's spikes: storage sized for the worst case, and the count used.
   struct alignas(64) spike_buffer {  // own cache line: workers update `size` constantly
     std::vector<spike> store;
@@ -187,8 +187,8 @@ namespace {
 // the order of delivery cannot change the result.
 class local_exchange final : public spike_exchange {
 public:
-  local_exchange(std::uint64_t* sched, std::size_t axon_words, tbb::task_arena* arena, int parts)
-      : sched_(sched), axon_words_(axon_words), arena_(arena), parts_(static_cast<std::size_t>(parts)) {}
+  local_exchange(std::uint64_t* sched, std::size_t axon_words, worker_team* team, int parts)
+      : sched_(sched), axon_words_(axon_words), team_(team), parts_(static_cast<std::size_t>(parts)) {}
   // buffers[worker * parts + k] holds spikes for cores c with part_of(c) == k:
   // one task per partition, each the only writer of its cores' schedulers.
   void exchange(std::span<const std::span<const spike>> buffers) override {
@@ -196,11 +196,14 @@ public:
       for (std::size_t b = k; b < buffers.size(); b += parts_)
         for (const spike& s : buffers[b]) word(s) |= std::uint64_t{1} << (s.axon % 64);
     };
-    if (!arena_ || parts_ == 1) {
+    if (!team_ || parts_ == 1) {
       for (std::size_t k = 0; k < parts_; ++k) deliver(k);
       return;
     }
-    arena_->execute([&] { tbb::parallel_for(std::size_t{0}, parts_, deliver); });
+    auto body = [&](std::size_t begin, std::size_t end, int) {
+      for (std::size_t k = begin; k < end; ++k) deliver(k);
+    };
+    team_->for_chunks(parts_, 1, body);
   }
 
 private:
@@ -209,7 +212,7 @@ private:
   }
   std::uint64_t* sched_;
   std::size_t axon_words_;
-  tbb::task_arena* arena_;
+  worker_team* team_;
   std::size_t parts_;
 };
 
@@ -435,7 +438,7 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
       }
     }
   }
-  if (threads > 1) arena = std::make_unique<tbb::task_arena>(threads);
+  if (threads > 1) team = std::make_unique<worker_team>(threads);
   levels = core_levels(p);
   const epoch_plan plan = plan_epochs(p, levels, record, parts);
   epoch = plan.ticks;
@@ -452,7 +455,7 @@ tn_simulator::impl::impl(const hw::tn_program& p, int threads_, bool record_, bo
     fired_sorted.reserve(total_neurons);
   }
   input.assign(static_cast<std::size_t>(threads), std::vector<std::int32_t>(static_cast<std::size_t>(tg.neurons), 0));
-  exchange = std::make_unique<local_exchange>(sched.data(), axon_words, arena.get(), parts);
+  exchange = std::make_unique<local_exchange>(sched.data(), axon_words, team.get(), parts);
 }
 
 namespace {
@@ -829,15 +832,41 @@ std::size_t estimate_memory_bytes(const hw::tn_program& p, int threads) {
   return p.cores.size() * per_core + static_cast<std::size_t>(std::max(threads, 1)) * per_worker;
 }
 
-void check_memory(const hw::tn_program& p, int threads, std::size_t available) {
+namespace {
+std::string human_bytes(std::size_t bytes) {
+  constexpr double kib = 1024.0, mib = 1024.0 * kib, gib = 1024.0 * mib;
+  const auto b = static_cast<double>(bytes);
+  return b >= gib ? fmt::format("{:.1f} GiB", b / gib)
+         : b >= mib ? fmt::format("{:.1f} MiB", b / mib)
+                    : fmt::format("{:.1f} KiB", b / kib);
+}
+}  // namespace
+
+void check_memory(const hw::tn_program& p, int threads, std::size_t available, const char* limit_name) {
   const std::size_t need = estimate_memory_bytes(p, threads);
-  if (available > 0 && need > available) {
-    constexpr double gib = 1024.0 * 1024.0 * 1024.0;
-    throw fit_error(fmt::format("simulating {} cores on {} threads needs about {:.1f} GiB, but only {:.1f} GiB of "
-                                "memory is available",
-                                p.cores.size(), threads, static_cast<double>(need) / gib,
-                                static_cast<double>(available) / gib),
-                    "use fewer threads, or a machine with more memory");
+  if (available == 0 || need <= available) return;
+  // Per-worker spike buffers grow with the thread count: say what one thread needs.
+  const std::size_t need_one = estimate_memory_bytes(p, 1);
+  std::string hint = threads > 1 && need_one <= available
+                         ? fmt::format("use --threads 1 (about {}), or ", human_bytes(need_one))
+                     : threads > 1 ? std::string("use fewer threads, or ")
+                                   : std::string();
+  hint += std::string_view(limit_name).find("--max-memory") != std::string_view::npos
+              ? "raise --max-memory"
+              : "free memory or use a machine with more";
+  hint += "; a program with fewer cores (a smaller model) needs less";
+  throw fit_error(fmt::format("simulating {} cores on {} thread{} needs about {}, but only {} {}", p.cores.size(),
+                              threads, threads == 1 ? "" : "s", human_bytes(need), human_bytes(available), limit_name),
+                  hint);
+}
+
+// The tighter of --max-memory and the machine's available memory applies.
+void check_memory(const hw::tn_program& p, const sim_options& opts) {
+  const std::size_t machine = available_memory_bytes();
+  if (opts.memory_limit_bytes > 0 && (machine == 0 || opts.memory_limit_bytes <= machine)) {
+    check_memory(p, opts.threads, opts.memory_limit_bytes, "is allowed by --max-memory");
+  } else {
+    check_memory(p, opts.threads, machine);
   }
 }
 
@@ -853,7 +882,7 @@ std::size_t available_memory_bytes() {
 
 tn_simulator::tn_simulator(const hw::tn_program& program, const sim_options& opts) {
   if (opts.threads < 1) throw usage_error(fmt::format("--threads {} must be at least 1", opts.threads));
-  check_memory(program, opts.threads, available_memory_bytes());
+  check_memory(program, opts);
   impl_ = std::make_unique<impl>(program, opts.threads, opts.record_spikes, opts.plain_kernels);
 }
 
@@ -907,13 +936,11 @@ void tn_simulator::impl::run_epoch(int ticks) {
       for (auto ci : level)
         for (int k = 0; k < ticks; ++k) update(ci, 0, t + k);
     } else {
-      arena->execute([&] {
-        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, level.size(), 2), [&](const tbb::blocked_range<std::size_t>& r) {
-          const int w = tbb::this_task_arena::current_thread_index();
-          for (std::size_t i = r.begin(); i < r.end(); ++i)
-            for (int k = 0; k < ticks; ++k) update(level[i], w, t + k);
-        });
-      });
+      auto body = [&](std::size_t begin, std::size_t end, int w) {
+        for (std::size_t i = begin; i < end; ++i)
+          for (int k = 0; k < ticks; ++k) update(level[i], w, t + k);
+      };
+      team->for_chunks(level.size(), 2, body);
     }
     exchange_spikes();
   }
@@ -927,12 +954,10 @@ void tn_simulator::step(const std::function<void(std::uint32_t, std::int64_t)>& 
   if (m.threads == 1) {
     for (std::size_t ci = 0; ci < n; ++ci) m.update(ci, 0, m.t);
   } else {
-    m.arena->execute([&] {
-      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 16), [&](const tbb::blocked_range<std::size_t>& r) {
-        const int w = tbb::this_task_arena::current_thread_index();
-        for (std::size_t ci = r.begin(); ci < r.end(); ++ci) m.update(ci, w, m.t);
-      });
-    });
+    auto body = [&](std::size_t begin, std::size_t end, int w) {
+      for (std::size_t ci = begin; ci < end; ++ci) m.update(ci, w, m.t);
+    };
+    m.team->for_chunks(n, 16, body);
   }
   m.exchange_spikes();
   if (m.record) {

@@ -14,8 +14,10 @@ struct run_result {
   std::string out;  // stdout and stderr together
 };
 
-inline run_result run_nmc(const std::string& args) {
-  const std::string cmd = std::string(NMC_BINARY) + " " + args + " 2>&1";
+// `prelude`: shell commands run first, e.g. "ulimit -f 8; " to make writes
+// fail midway (the command line goes through /bin/sh).
+inline run_result run_nmc(const std::string& args, const std::string& prelude = {}) {
+  const std::string cmd = prelude + (prelude.empty() ? "" : "exec ") + std::string(NMC_BINARY) + " " + args + " 2>&1";
   run_result r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;

@@ -52,7 +52,9 @@ void route_pass(compile_state& s) {
                                     s.units[static_cast<std::size_t>(c.unit)].name, c.chip, c.x, c.y,
                                     s.units[static_cast<std::size_t>(d.unit)].name, d.chip, d.x, d.y, dx, dy,
                                     t.reach_x_cores, t.reach_y_cores),
-                        "use fewer chips, or arrange them closer (board chips_x/chips_y in the target file)");
+                        "use fewer chips or arrange them closer (board chips_x/chips_y in the target file), a "
+                        "target with a longer reach (reach_x_cores/reach_y_cores), or fewer neurons in the "
+                        "receiving layer");
       }
       const std::int64_t hops = std::abs(dx) + std::abs(dy);
       const std::int64_t crossings = std::abs(b.x / t.cores_x - a.x / t.cores_x) + std::abs(b.y / t.cores_y - a.y / t.cores_y);

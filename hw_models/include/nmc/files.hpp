@@ -34,10 +34,15 @@ public:
   atomic_file(const atomic_file&) = delete;
   atomic_file& operator=(const atomic_file&) = delete;
   std::ostream& stream();
+  // Flushes and closes the temporary file; throws io_error if anything
+  // written failed. commit() does this first; calling it for every output of
+  // a run before committing any makes a failed write replace none of them.
+  void close();
   void commit();
 
 private:
   std::filesystem::path path_, tmp_;
+  std::string shown_;  // the path as given, for messages
   std::unique_ptr<std::ofstream> out_;
   bool committed_ = false;
 };

@@ -65,6 +65,7 @@ struct sim_options {
   int ticks_per_frame = 0;     // 0: the program's (1 for Eedn programs)
   bool record_spikes = false;  // keep every firing (core, neuron) of the last tick: fired()
   bool plain_kernels = false;  // use only the scalar reference kernels (tests compare the two)
+  std::size_t memory_limit_bytes = 0;  // refuse beyond this (0: the machine's available memory)
 };
 
 struct fired_neuron {
@@ -129,9 +130,14 @@ struct frame_results {
 
 // Memory the simulator needs for `program` on `threads` threads (bytes, an
 // estimate that errs high), and the check made before allocating: throws
-// fit_error with the numbers when it exceeds `available_bytes`.
+// fit_error with the numbers when it exceeds `available_bytes` (0: no check).
+// `limit_name` says where the limit comes from, for the message.
 std::size_t estimate_memory_bytes(const hw::tn_program& program, int threads);
-void check_memory(const hw::tn_program& program, int threads, std::size_t available_bytes);
+void check_memory(const hw::tn_program& program, int threads, std::size_t available_bytes,
+                  const char* limit_name = "of memory is available");
+// The check with the limit of `opts`: memory_limit_bytes if set, else what
+// the machine has available.
+void check_memory(const hw::tn_program& program, const sim_options& opts);
 // MemAvailable of this machine (0 if unknown).
 std::size_t available_memory_bytes();
 

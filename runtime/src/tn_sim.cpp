@@ -573,22 +573,18 @@ __attribute__((target("avx512f,avx512bw"))) std::int64_t integrate_narrow_avx512
   std::uint64_t active[4];
   for (int w = 0; w < 4; ++w) active[w] = slot[w], slot[w] = 0;
   for (std::size_t g = 0; g < 4; ++g) {
-    if (c.uniform_weight[g] == 0) continue;
+    const bool zero = c.uniform_weight[g] == 0;  // synaptic events all the same
     const __m512i wv = _mm512_set1_epi8(static_cast<char>(c.uniform_weight[g]));
     for (int w = 0; w < 4; ++w) {
       std::uint64_t bits = active[w] & c.type_mask[g][static_cast<std::size_t>(w)];
       while (bits) {
-        const std::uint64_t* row = c.crossbar + static_cast<std::size_t>(w * 64 + std::countr_zero(bits)) * 4;
+        const auto a = static_cast<std::size_t>(w * 64 + std::countr_zero(bits));
         bits &= bits - 1;
+        events += c.row_synapses[a];
+        if (zero) continue;
+        const std::uint64_t* row = c.crossbar + a * 4;
         for (int r = 0; r < 4; ++r) acc[r] = _mm512_mask_add_epi8(acc[r], _cvtu64_mask64(row[r]), acc[r], wv);
       }
-    }
-  }
-  for (int w = 0; w < 4; ++w) {
-    std::uint64_t bits = active[w];
-    while (bits) {
-      events += c.row_synapses[static_cast<std::size_t>(w * 64 + std::countr_zero(bits))];
-      bits &= bits - 1;
     }
   }
   for (int r = 0; r < 4; ++r) fired[r] = _mm512_cmpge_epi8_mask(acc[r], _mm512_loadu_si512(c.threshold8.data() + 64 * r));

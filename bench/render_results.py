@@ -148,12 +148,13 @@ def brian2(work, data):
            "(`convert/src/brian2_export.cpp`); Brian2 2.5 runs it in C++ standalone mode on 2 OpenMP threads",
            "(OMP_WAIT_POLICY=passive unless set: spinning barriers collapse on a shared machine). Integer",
            "arithmetic, one Brian2 step per tick, schedule reordered to synapses, leak, threshold, reset. Brian2's",
-           "run time is its network run only (not code generation, compilation or loading the arrays).",
+           "run time is its network run only (not code generation, compilation or loading the arrays); its peak",
+           "memory is the largest process's (Python or the compiled simulation).",
            "**Check**: every neuron's spike count over the run equals nmc's (the run fails otherwise).",
            "Brian2's events/s are nmc's synaptic events over the same ticks (identical spikes, so identical",
            "work) divided by Brian2's run time; the ratio is nmc's 2-thread events/s (table above) over Brian2's.", "",
-           "| network | cores | synapses | ticks | spikes (equal in both) | neurons compared / mismatched | Brian2 ticks/s | Brian2 events/s | nmc events/s (2 threads) | nmc / Brian2 | Brian2 setup + build s |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| network | cores | synapses | ticks | spikes (equal in both) | neurons compared / mismatched | Brian2 ticks/s | Brian2 events/s | nmc events/s (2 threads) | nmc / Brian2 | Brian2 setup + build s | Brian2 peak memory MB |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         act = float(r["network"].replace("act", ""))
         check, fast = checks.get(act), nmc2.get(act)
@@ -163,7 +164,8 @@ def brian2(work, data):
         r["nmc_over_brian2"] = n_eps / b_eps if b_eps else float("nan")
         out.append(f"| {act:g} % activity | {r['cores']} | {r['synapses']:,} | {r['ticks']} | {r['spikes']:,} | "
                    f"{r['neurons']:,} / {r.get('mismatched_neurons', 'not checked')} | {r['ticks_per_s']:.2f} | "
-                   f"{b_eps:.3g} | {n_eps:.3g} | {r['nmc_over_brian2']:.1f}x | {r['wall_s'] - r['run_s']:.0f} |")
+                   f"{b_eps:.3g} | {n_eps:.3g} | {r['nmc_over_brian2']:.1f}x | {r['wall_s'] - r['run_s']:.0f} | "
+                   f"{r.get('peak_rss_mb', float('nan')):.0f} |")
     return out + [""] + command_block(work, "brian2")
 
 

@@ -81,7 +81,7 @@ section_brian2() {
   : > "$work/brian2.jsonl"
   local dir
   for dir in "$work"/synthetic/act*; do
-    ./build/cli/nmc export brian2 "$dir/program.nmc" -o "$dir/brian2" >&2
+    record brian2 "$dir/export.log" ./build/cli/nmc export brian2 "$dir/program.nmc" -o "$dir/brian2"
     record brian2 "$dir/brian2.log" "$python" "$dir/brian2/run_brian2.py" --device cpp_standalone --threads 2 \
       --ticks "$brian2_ticks" --build-dir "$dir/build" --expect "$dir/nmc_counts.npy" --json "$dir/brian2.json"
     "$python" -c 'import json,sys; r=json.load(open(sys.argv[1])); r["network"]=sys.argv[2]; print(json.dumps(r))' \

@@ -173,6 +173,9 @@ def main():
     counts = np.asarray(mon.count[:], dtype=np.int64) * (load("observable") != 0)
     wall_s = time.perf_counter() - wall0
 
+    import resource
+    peak_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)  # the largest process, in KiB
     fanout = np.bincount(pre, minlength=n_total).astype(np.int64)
     summary = {
         "device": args.device, "threads": args.threads, "ticks": args.ticks,
@@ -180,7 +183,7 @@ def main():
         "spikes": int(counts.sum()),
         "synaptic_events_sent": int((counts * fanout).sum()),
         "run_s": run_s, "ticks_per_s": args.ticks / run_s if run_s > 0 else 0.0,
-        "setup_s": setup_s, "wall_s": wall_s,
+        "setup_s": setup_s, "wall_s": wall_s, "peak_rss_mb": round(peak_kb / 1024.0, 1),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "") if args.device == "cpp_standalone" else "",
     }
     if args.counts:

@@ -1,63 +1,119 @@
 #!/usr/bin/env bash
-# Builds the benchmarks, runs them and rewrites bench/RESULTS.md (and
-# bench/results.json). Usage: bench/run.sh [--quick]
-#   --quick   a few hundred frames, for CI: checks that the benchmarks still run.
+# Builds the benchmarks, runs every section in one go and rewrites
+# bench/RESULTS.md and bench/results.json from that run (bench/render_results.py).
+# Usage: bench/run.sh [--quick]
+#   --quick   small sizes, for CI (under 2 minutes): every section runs and every
+#             check is made (Brian2's spike counts must equal nmc's), no timing
+#             is asserted, and RESULTS.md is left alone.
+# Each section is one function writing its JSON into $work; add a section by
+# writing a function and calling it in the list at the bottom.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
-[ "${1:-}" = "--quick" ] && quick=1
+case "${1:-}" in
+  --quick) quick=1 ;;
+  "") ;;
+  -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+  *) echo "bench/run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+esac
+python=/usr/bin/python3
+started=$(date +%s)
 
 scripts/build.sh -DNMC_BUILD_BENCH=ON >/dev/null
-kernels=$(mktemp)
-pipeline=$(mktemp)
-trap 'rm -f "$kernels" "$pipeline"' EXIT
-if [ "$quick" -eq 1 ]; then
-  ./build/bench/nmc_bench_reference --benchmark_filter=one_frame --benchmark_min_time=0.05 >&2
-  ./build/bench/nmc_bench_pipeline --frames 200 >&2
-  echo "bench/run.sh --quick: benchmarks ran"
-  exit 0
-fi
-./build/bench/nmc_bench_reference --benchmark_out="$kernels" --benchmark_out_format=json >&2
-./build/bench/nmc_bench_pipeline --frames 10000 | tee "$pipeline" >&2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+: > "$work/commands.tsv"
+: > "$work/skipped.tsv"
 
+# record SECTION OUTFILE CMD...: runs CMD (stdout to OUTFILE and to stderr for
+# progress) and notes the command line for RESULTS.md.
+record() {
+  local section=$1 out=$2
+  shift 2
+  printf '%s\t%s\n' "$section" "$(echo "$*" | sed "s|$work|\$TMP|g")" >> "$work/commands.tsv"
+  "$@" | tee "$out" >&2
+}
+skip() { printf '%s\t%s\n' "$1" "$2" >> "$work/skipped.tsv"; echo "bench/run.sh: $1 skipped: $2" >&2; }
+have_python_module() { "$python" -c "import $1" >/dev/null 2>&1; }
+
+section_kernels() {
+  if [ "$quick" -eq 1 ]; then
+    record kernels "$work/kernels.log" ./build/bench/nmc_bench_kernels --benchmark_min_time=0.01 \
+      --benchmark_out="$work/kernels.json" --benchmark_out_format=json
+    record reference "$work/reference.log" ./build/bench/nmc_bench_reference --benchmark_filter=one_frame \
+      --benchmark_min_time=0.05 --benchmark_out="$work/reference.json" --benchmark_out_format=json
+  else
+    record kernels "$work/kernels.log" ./build/bench/nmc_bench_kernels \
+      --benchmark_out="$work/kernels.json" --benchmark_out_format=json
+    record reference "$work/reference.log" ./build/bench/nmc_bench_reference \
+      --benchmark_out="$work/reference.json" --benchmark_out_format=json
+  fi
+}
+
+section_pipeline() {
+  local frames=10000
+  [ "$quick" -eq 1 ] && frames=200
+  record pipeline "$work/pipeline.jsonl" ./build/bench/nmc_bench_pipeline --frames "$frames"
+}
+
+# Synthetic full-chip networks; also writes each network and nmc's spike
+# counts of its first $brian2_ticks ticks for the Brian2 section.
+brian2_ticks=100
+section_synthetic() {
+  if [ "$quick" -eq 1 ]; then
+    brian2_ticks=30
+    record synthetic "$work/synthetic.jsonl" ./build/bench/nmc_bench_synthetic --cores 64 --ticks 50 \
+      --activity 10 --threads 1,2 --export "$work/synthetic" --check-ticks "$brian2_ticks"
+  else
+    record synthetic "$work/synthetic.jsonl" ./build/bench/nmc_bench_synthetic --cores 4096 --ticks 300 \
+      --activity 5,10,20 --threads 1,2 --export "$work/synthetic" --check-ticks "$brian2_ticks"
+  fi
+}
+
+# Brian2 runs the same networks (nmc export brian2) in C++ standalone mode on
+# 2 OpenMP threads; the script exits 1 unless every neuron's spike count
+# equals nmc's, which fails this run.
+section_brian2() {
+  if ! have_python_module brian2; then
+    skip brian2 "Brian2 is not installed (apt-get install python3-brian, or scripts/setup.sh --python)"
+    return
+  fi
+  : > "$work/brian2.jsonl"
+  local dir
+  for dir in "$work"/synthetic/act*; do
+    record brian2 "$dir/export.log" ./build/cli/nmc export brian2 "$dir/program.nmc" -o "$dir/brian2"
+    record brian2 "$dir/brian2.log" "$python" "$dir/brian2/run_brian2.py" --device cpp_standalone --threads 2 \
+      --ticks "$brian2_ticks" --build-dir "$dir/build" --expect "$dir/nmc_counts.npy" --json "$dir/brian2.json"
+    "$python" -c 'import json,sys; r=json.load(open(sys.argv[1])); r["network"]=sys.argv[2]; print(json.dumps(r))' \
+      "$dir/brian2.json" "$(basename "$dir")" >> "$work/brian2.jsonl"
+  done
+}
+
+section_pytorch() {
+  if ! have_python_module torch || ! have_python_module onnx; then
+    skip pytorch "PyTorch or ONNX for Python is not installed (scripts/setup.sh --python)"
+    return
+  fi
+  local frames=5000
+  [ "$quick" -eq 1 ] && frames=512
+  record pytorch "$work/pytorch.jsonl" "$python" bench/torch_bench.py --frames "$frames" --threads 2 --batch 256 \
+    models/fmnist_small.onnx models/fmnist_1chip.onnx
+}
+
+section_kernels
+section_pipeline
+section_synthetic
+section_brian2
+section_pytorch
+
+elapsed=$(( $(date +%s) - started ))
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
-cores=$(nproc)
-/usr/bin/python3 - "$kernels" "$pipeline" "$cpu" "$cores" > bench/RESULTS.md.tmp <<'PY'
-import datetime, json, sys
-kernels = json.load(open(sys.argv[1]))
-pipeline = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
-cpu, cores = sys.argv[3], sys.argv[4]
-rows = {b["name"]: b for b in kernels["benchmarks"]}
-print("# Benchmark results\n")
-print("Generated by `bench/run.sh` (do not edit by hand); every figure below comes from that one run.\n")
-print(f"- date: {datetime.date.today().isoformat()}")
-print(f"- machine: {cpu}, {cores} cores\n")
-
-print("## Compile and simulate (TrueNorth-style target)\n")
-print("Command: `./build/bench/nmc_bench_pipeline --frames 10000` (source: `bench/pipeline_bench.cpp`).")
-print("Frames are Fashion-MNIST test images (fmnist_1chip runs the first 2,000, the synthetic network 500). Simulated")
-print("frames/s is the tick-accurate simulation on this machine; the modelled chip runs one frame per")
-print("1 ms tick (1,000 frames/s; Eedn ran 1,249-2,610 frames/s, HARDWARE.md 1.4).\n")
-print("| model | cores (lower bound) | compile s | mean hops (row-major) | threads | frames | simulated frames/s | synaptic events / frame | energy / frame uJ |")
-print("|---|---|---|---|---|---|---|---|---|")
-for r in pipeline:
-    print(f"| {r['model']} | {r['cores']} ({r['cores_lower_bound']}) | {r['compile_s']:.2f} | {r['mean_hops']:.2f} ({r['naive_mean_hops']:.2f}) "
-          f"| {r['threads']} | {r['frames']} | {r['sim_frames_per_s']:.0f} | {r['synaptic_events_per_frame']:.0f} | {r['energy_per_frame_uj']:.2f} |")
-print()
-print("## Reference (golden) forward pass\n")
-print("Command: `./build/bench/nmc_bench_reference` (Google Benchmark; source: `bench/reference_bench.cpp`).")
-one = rows.get("BM_reference_one_frame")
-if one:
-    print(f"Network: `bench/synthetic.hpp` one_chip_network, {one['neurons']:.0f} neurons, {one['synapses']:.0f} synaptic connections per frame.\n")
-print("| benchmark | threads | time | frames/s |")
-print("|---|---|---|---|")
-if one:
-    print(f"| one frame | 1 | {one['real_time']:.2f} ms | {one['items_per_second']:.0f} |")
-for t in (1, 2):
-    b = rows.get(f"BM_reference_fmnist_10k/{t}/iterations:1/real_time")
-    if b:
-        print(f"| 10,000 Fashion-MNIST test frames | {t} | {b['real_time']:.2f} s | {b['items_per_second']:.0f} |")
-PY
-mv bench/RESULTS.md.tmp bench/RESULTS.md
-/usr/bin/python3 -c "import json,sys; json.dump({'pipeline':[json.loads(l) for l in open(sys.argv[1]) if l.strip()],'kernels':json.load(open(sys.argv[2]))['benchmarks']}, open('bench/results.json','w'), indent=1)" "$pipeline" "$kernels"
-echo "bench/run.sh: wrote bench/RESULTS.md"
+out_md=bench/RESULTS.md out_json=bench/results.json
+[ "$quick" -eq 1 ] && out_md="$work/RESULTS.md" out_json="$work/results.json"  # rendered, then dropped
+"$python" bench/render_results.py "$work" --cpu "$cpu" --cores "$(nproc)" --elapsed-s "$elapsed" \
+  --markdown "$out_md" --json "$out_json"
+if [ "$quick" -eq 1 ]; then
+  echo "bench/run.sh --quick: every section ran and rendered in ${elapsed} s (Brian2 spike counts checked unless skipped)"
+else
+  echo "bench/run.sh: wrote bench/RESULTS.md and bench/results.json (${elapsed} s)"
+fi

@@ -84,3 +84,16 @@ int run_simulate(const simulate_options& opts, std::ostream& out);
 int run_run(const compile_options& copts, const simulate_options& sopts, std::ostream& out);
 
 }  // namespace nmc::cli
+
+namespace nmc::cli {
+
+struct export_options {
+  std::string format;   // brian2
+  std::string program;  // program file from nmc compile
+  std::string output;   // folder
+};
+
+// Writes a program in a peer simulator's format (nmc export brian2 PROGRAM -o DIR).
+int run_export(const export_options& opts, std::ostream& out);
+
+}  // namespace nmc::cli

@@ -103,6 +103,12 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--quantize", run_compile_opts.quantize, "round non-trinary ONNX weights to -1/0/+1");
   add_sim_options(run_cmd, run_sim);
 
+  cli::export_options export_opts;
+  auto* export_cmd = app.add_subcommand("export", "Write a compiled program for a peer simulator (brian2)");
+  export_cmd->add_option("FORMAT", export_opts.format, "brian2: .npy arrays and a Brian2 2.5 script")->required();
+  export_cmd->add_option("PROGRAM", export_opts.program, "program file from nmc compile")->required();
+  export_cmd->add_option("-o,--output", export_opts.output, "folder to write")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -121,6 +127,7 @@ int main(int argc, char** argv) {
     if (*eval_cmd) return cli::run_eval(eval, std::cout);
     if (*compile_cmd) return cli::run_compile(compile, std::cout);
     if (*simulate_cmd) return cli::run_simulate(simulate, std::cout);
+    if (*export_cmd) return cli::run_export(export_opts, std::cout);
     if (*run_cmd) {
       run_sim.program = run_compile_opts.model;
       return cli::run_run(run_compile_opts, run_sim, std::cout);

@@ -3,7 +3,8 @@
 # with sudo available). Safe to run again: apt-get skips what is present.
 #
 #   scripts/setup.sh           build + runtime dependencies and Fashion-MNIST
-#   scripts/setup.sh --python  also PyTorch/ONNX/numpy for training and export
+#   scripts/setup.sh --python  also PyTorch/ONNX/numpy for training and export,
+#                              and Brian2 for the peer benchmark
 set -euo pipefail
 
 want_python=0
@@ -30,7 +31,7 @@ packages=(
   dataset-fashion-mnist
 )
 if [ "$want_python" -eq 1 ]; then
-  packages+=(python3 python3-numpy python3-torch python3-onnx python3-yaml)
+  packages+=(python3 python3-numpy python3-torch python3-onnx python3-yaml python3-brian)
 fi
 
 missing=()

@@ -63,7 +63,7 @@ public:
     const auto n = get<std::uint64_t>();
     if (n > (data_.size() - pos_) / sizeof(T)) truncated(n * sizeof(T));
     std::vector<T> v(n);
-    std::memcpy(v.data(), data_.data() + pos_, n * sizeof(T));
+    if (n) std::memcpy(v.data(), data_.data() + pos_, n * sizeof(T));  // memcpy from/to null is UB even for 0 bytes
     pos_ += n * sizeof(T);
     return v;
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -96,6 +97,53 @@ tn_program random_chip(const truenorth_target& target, const std::string& target
       nr.dest_core = static_cast<std::uint32_t>(dest);
       nr.dest_axon = static_cast<std::uint16_t>(axon(rng));
       nr.delay_ticks = 1;
+    }
+  }
+  return p;
+}
+
+tn_program balanced_chip(const truenorth_target& target, const std::string& target_text, int cores, double density,
+                         int threshold, int max_delay, int radius, std::uint64_t seed) {
+  if (threshold < 1 || max_delay < 1 || max_delay > 15 || radius < 0 || !(density >= 0.0 && density <= 1.0)) {
+    throw usage_error(fmt::format("balanced_chip: threshold {} (>= 1), max delay {} (1..15), radius {} (>= 0), "
+                                  "density {} (0..1)",
+                                  threshold, max_delay, radius, density));
+  }
+  tn_program p = empty_program(target, target_text, cores, "balanced");
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u01(0.0, 1.0);
+  std::uniform_int_distribution<int> type(0, 3), off(-radius, radius), delay(1, max_delay), v0(0, threshold - 1);
+  const int n = target.neurons, a = target.axons, row_words = n / 64;
+  // One axon permutation and one offset per neuron index, shared by all
+  // cores: (c, j) -> ((c + offset_j) mod cores, sigma(j)) is then a bijection
+  // as long as there are no more neurons than axons.
+  std::vector<int> sigma(static_cast<std::size_t>(a));
+  for (int i = 0; i < a; ++i) sigma[static_cast<std::size_t>(i)] = i;
+  std::shuffle(sigma.begin(), sigma.end(), rng);
+  std::vector<int> offset(static_cast<std::size_t>(n));
+  for (auto& o : offset) {
+    const int dx = off(rng), dy = off(rng);
+    o = ((dy * target.cores_x + dx) % cores + cores) % cores;
+  }
+  for (std::size_t ci = 0; ci < p.cores.size(); ++ci) {
+    auto& c = p.cores[ci];
+    for (auto& t : c.axon_type) t = static_cast<std::uint8_t>(type(rng));
+    for (int i = 0; i < a; ++i)
+      for (int j = 0; j < n; ++j)
+        if (u01(rng) < density) c.crossbar[static_cast<std::size_t>(i * row_words + j / 64)] |= std::uint64_t{1} << (j % 64);
+    for (int j = 0; j < n; ++j) {
+      auto& nr = c.neurons[static_cast<std::size_t>(j)];
+      nr.weight = {1, 2, -1, -2};
+      nr.threshold = threshold;
+      nr.leak = 1;
+      nr.neg_threshold = 0;
+      nr.kappa = 1;
+      nr.initial_potential = v0(rng);
+      if (j >= a) continue;  // more neurons than axons: the rest stay silent
+      nr.dest = dest_kind::core;
+      nr.dest_core = static_cast<std::uint32_t>((static_cast<int>(ci) + offset[static_cast<std::size_t>(j)]) % cores);
+      nr.dest_axon = static_cast<std::uint16_t>(sigma[static_cast<std::size_t>(j)]);
+      nr.delay_ticks = static_cast<std::uint8_t>(delay(rng));
     }
   }
   return p;

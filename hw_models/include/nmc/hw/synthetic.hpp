@@ -22,4 +22,19 @@ tn_program periodic_chip(const truenorth_target& target, const std::string& targ
 tn_program random_chip(const truenorth_target& target, const std::string& target_text, int cores, double density,
                        int threshold, int radius, std::uint64_t seed);
 
+// A self-driven random network for whole-chip benchmarks and peer
+// comparisons: every neuron leaks +1 per tick towards `threshold` (so it fires
+// on its own), its crossbar has density `density` and the four axon types
+// weigh +1, +2, -1, -2 (balanced excitation and inhibition); the potential is
+// floored at 0 (beta 0, kappa 1) and reset to 0 after a spike. Initial
+// potentials are random in [0, threshold), delays random in 1..max_delay.
+// Destinations form a bijection onto the (core, axon) pairs: neuron j of core c
+// sends to axon sigma(j) of core (c + offset_j) mod cores, offset_j within
+// `radius` cores in x and y, so every axon has exactly one source (two spikes
+// can never merge on one axon, and a peer simulator that adds one weight per
+// spike computes the same sums). The activity falls as `threshold` grows.
+// Deterministic, deterministic-neuron subset only (no stochastic modes).
+tn_program balanced_chip(const truenorth_target& target, const std::string& target_text, int cores, double density,
+                         int threshold, int max_delay, int radius, std::uint64_t seed);
+
 }  // namespace nmc::hw

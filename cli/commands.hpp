@@ -42,6 +42,8 @@ struct compile_options {
   double place_effort = 1.0;
   int max_copies = 0;
   std::string dump_after;
+  std::string grid;   // danna: one tile of W x H elements ("WxH")
+  std::string tiles;  // danna: tiles of the target's tile size ("TXxTY")
   bool time_passes = false;
   bool json = false;
   bool quantize = false;
@@ -72,6 +74,8 @@ struct simulate_options {
   int threads = 0;
   std::string report_path;
   std::string spikes_path;
+  std::string spikes_in;      // grid programs from TENNLab networks: input spike file
+  std::int64_t steps = 0;     // network time steps (0: last input spike + 100)
   int ticks_per_frame = 0;
   double tick_ms = 0;  // 0: the target's tick period
   bool json = false;
@@ -81,5 +85,33 @@ struct simulate_options {
 int run_simulate(const simulate_options& opts, std::ostream& out);
 // compile (with `copts`, output optional) then simulate.
 int run_run(const compile_options& copts, const simulate_options& sopts, std::ostream& out);
+
+}  // namespace nmc::cli
+
+#include <functional>
+
+namespace nmc::runtime {
+struct dataset;
+struct frame_results;
+struct energy_report;
+}  // namespace nmc::runtime
+
+namespace nmc::cli {
+
+// What the frame report needs to know about a program of either target.
+struct frame_summary {
+  std::string program_name, model_name, model_text;
+  std::uint64_t model_hash = 0;
+  std::string hardware;           // "388 cores, 1 chip", "2500 x 2500 grid, 3/4 elements used"
+  int ticks_per_frame = 1;
+  std::uint32_t latency_ticks = 0;
+  std::string tick_unit = "tick";  // "cycle" for grid programs
+};
+
+// The report of a frame simulation (reference agreement, energy, JSON/text);
+// shared by both targets. Returns the exit code (130 when interrupted).
+int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::frame_results& r,
+                  const std::function<runtime::energy_report(const runtime::frame_results&)>& energy_of,
+                  const simulate_options& opts, int threads, std::ostream& out);
 
 }  // namespace nmc::cli

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <functional>
 #include <ostream>
 
 #include <fmt/format.h>
@@ -19,6 +20,7 @@
 #include <nmc/runtime/tn_sim.hpp>
 
 #include "commands.hpp"
+#include "danna.hpp"
 #include "evaluate.hpp"
 #include "program_info.hpp"
 #include "progress.hpp"
@@ -48,6 +50,123 @@ nlohmann::ordered_json counts_json(const runtime::event_counts& c) {
   return {{"synaptic_events", c.synaptic_events}, {"neuron_updates", c.neuron_updates}, {"spikes", c.spikes},
           {"hops", c.hops}, {"chip_crossings", c.chip_crossings}, {"offchip_spikes", c.offchip_spikes}};
 }
+
+}  // namespace
+
+int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::frame_results& r,
+                  const std::function<runtime::energy_report(const runtime::frame_results&)>& energy_of,
+                  const simulate_options& opts, int threads, std::ostream& out) {
+  if (r.partial) {  // the report covers the completed frames only
+    data.frames = r.frames;
+    data.labels.resize(r.frames);
+    data.pixels.resize(r.frames * data.pixels_per_frame());
+  }
+  // The reference pass of the embedded model, on the same frames.
+  std::optional<double> agreement, reference_accuracy;
+  if (opts.check_reference && !fs.model_text.empty()) {
+    const auto net = convert::parse_yaml_model(fs.model_text, fs.program_name + " (embedded model)");
+    if (model::content_hash(net) != fs.model_hash) {
+      throw model_error(fmt::format("{}: the embedded model does not match the program's model hash", fs.program_name),
+                        "recompile the model with 'nmc compile'");
+    }
+    evaluation ev;
+    {
+      progress_bar bar("reference", data.frames);
+      ev = evaluate_reference(net, data, threads, [&](std::size_t d) { bar.update(d); });
+    }
+    const auto classes = static_cast<std::size_t>(r.classes);
+    std::size_t same = 0;
+    for (std::size_t f = 0; f < r.frames; ++f)
+      same += std::equal(r.counts.begin() + static_cast<std::ptrdiff_t>(f * classes),
+                         r.counts.begin() + static_cast<std::ptrdiff_t>((f + 1) * classes),
+                         ev.counts.begin() + static_cast<std::ptrdiff_t>(f * classes));
+    agreement = r.frames ? static_cast<double>(same) / static_cast<double>(r.frames) : 1.0;
+    reference_accuracy = ev.accuracy();
+  }
+
+  std::size_t correct = 0;
+  for (std::size_t f = 0; f < r.frames; ++f) correct += r.predicted[f] == data.labels[f];
+  const double accuracy = r.frames ? static_cast<double>(correct) / static_cast<double>(r.frames) : 0.0;
+  const auto e = energy_of(r);
+  const double sim_fps = r.wall_s > 0 ? static_cast<double>(r.frames) / r.wall_s : 0.0;
+
+  nlohmann::ordered_json j;
+  j["program"] = fs.program_name;
+  j["model"] = fs.model_name;
+  j["dataset"] = data.name;
+  j["frames"] = r.frames;
+  j["partial"] = r.partial;
+  j["correct"] = correct;
+  j["accuracy"] = accuracy;
+  j["reference_accuracy"] = reference_accuracy ? nlohmann::ordered_json(*reference_accuracy) : nlohmann::ordered_json();
+  j["reference_agreement"] = agreement ? nlohmann::ordered_json(*agreement) : nlohmann::ordered_json();
+  j["ticks"] = r.ticks;
+  j["ticks_per_frame"] = fs.ticks_per_frame;
+  j["latency_ticks"] = fs.latency_ticks;
+  j["synaptic_events"] = r.totals.synaptic_events;
+  j["spikes"] = r.totals.spikes;
+  j["neuron_updates"] = r.totals.neuron_updates;
+  j["hops"] = r.totals.hops;
+  j["chip_crossings"] = r.totals.chip_crossings;
+  j["offchip_spikes"] = r.totals.offchip_spikes;
+  j["tick_ms"] = e.tick_ms;
+  j["hardware_s"] = e.seconds;
+  j["energy_uj"] = e.total_uj;
+  j["static_energy_uj"] = e.static_uj;
+  j["dynamic_energy_uj"] = e.dynamic_uj;
+  j["energy_per_frame_uj"] = e.per_frame_uj;
+  j["power_mw"] = e.power_mw;
+  j["hardware_fps"] = e.hardware_fps;
+  j["wall_s"] = r.wall_s;
+  j["sim_frames_per_s"] = sim_fps;
+  j["threads"] = threads;
+  auto& layers = j["layers"] = nlohmann::ordered_json::array();
+  for (const auto& l : e.layers) {
+    auto entry = counts_json(l.counts);
+    entry["name"] = l.name;
+    entry["dynamic_energy_uj"] = l.dynamic_uj;
+    layers.push_back(entry);
+  }
+  j["energy_model"] = {{"counted", e.counted}, {"not_counted", e.not_counted}};
+  if (!opts.report_path.empty()) atomic_write(opts.report_path, j.dump(2) + "\n");
+
+  if (opts.json) {
+    out << j.dump(2) << "\n";
+  } else {
+    fmt::print(out, "program     {} ({})\n", fs.program_name, fs.hardware);
+    fmt::print(out, "dataset     {}, {} frames, {} {}s{}\n", data.name, r.frames, r.ticks, fs.tick_unit,
+               r.partial ? " (interrupted: a partial report of the frames completed)" : "");
+    fmt::print(out, "accuracy    {:.2f} % ({} / {})", 100 * accuracy, correct, r.frames);
+    if (agreement) {
+      fmt::print(out, ", reference {:.2f} %, agreement {:.4f} (frames whose class counts equal the reference)\n",
+                 100 * *reference_accuracy, *agreement);
+    } else {
+      fmt::print(out, "\n");
+    }
+    fmt::print(out, "hardware    {:.0f} frames/s at {} ms per {}, latency {} {}s\n", e.hardware_fps, e.tick_ms, fs.tick_unit,
+               fs.latency_ticks, fs.tick_unit);
+    fmt::print(out, "energy      {:.3f} uJ per frame ({:.3f} static + {:.3f} dynamic), {:.2f} mW\n", e.per_frame_uj,
+               r.frames ? e.static_uj / r.frames : 0.0, r.frames ? e.dynamic_uj / r.frames : 0.0, e.power_mw);
+    fmt::print(out, "events      {} synaptic events, {} spikes, {} hops, {} chip crossings\n", r.totals.synaptic_events,
+               r.totals.spikes, r.totals.hops, r.totals.chip_crossings);
+    fmt::print(out, "simulator   {:.0f} frames/s on {} thread{} ({:.2f} s)\n", sim_fps, threads,
+               threads == 1 ? "" : "s", r.wall_s);
+    fmt::print(out, "\n{:<22} {:>14} {:>12} {:>12} {:>14}\n", "layer", "synaptic ev.", "spikes", "hops", "uJ/frame");
+    for (const auto& l : e.layers) {
+      fmt::print(out, "{:<22} {:>14} {:>12} {:>12} {:>14.4f}\n", l.name, l.counts.synaptic_events, l.counts.spikes,
+                 l.counts.hops, r.frames ? l.dynamic_uj / r.frames : 0.0);
+    }
+    fmt::print(out, "\ncounted: {}\nnot counted: {}\n", e.counted, e.not_counted);
+  }
+  if (r.partial) return 130;  // 128 + SIGINT, as shells report an interrupted command
+  if (agreement && *agreement < 1.0) {
+    throw internal_error(fmt::format("the simulation disagrees with the reference pass on {} of {} frames",
+                                     static_cast<std::size_t>((1.0 - *agreement) * r.frames + 0.5), r.frames));
+  }
+  return 0;
+}
+
+namespace {
 
 int simulate_program(const hw::tn_program& program, const std::string& program_name, const simulate_options& opts,
                      std::ostream& out) {
@@ -79,121 +198,24 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
         });
   }
 
-  if (r.partial) {  // the report covers the completed frames only
-    data.frames = r.frames;
-    data.labels.resize(r.frames);
-    data.pixels.resize(r.frames * data.pixels_per_frame());
-  }
-  // The reference pass of the embedded model, on the same frames.
-  std::optional<double> agreement, reference_accuracy;
-  if (opts.check_reference && !program.model_text.empty()) {
-    const auto net = convert::parse_yaml_model(program.model_text, program_name + " (embedded model)");
-    if (model::content_hash(net) != program.model_hash) {
-      throw model_error(fmt::format("{}: the embedded model does not match the program's model hash", program_name),
-                        "recompile the model with 'nmc compile'");
-    }
-    evaluation ev;
-    {
-      progress_bar bar("reference", data.frames);
-      ev = evaluate_reference(net, data, so.threads, [&](std::size_t d) { bar.update(d); });
-    }
-    const auto classes = static_cast<std::size_t>(r.classes);
-    std::size_t same = 0;
-    for (std::size_t f = 0; f < r.frames; ++f)
-      same += std::equal(r.counts.begin() + static_cast<std::ptrdiff_t>(f * classes),
-                         r.counts.begin() + static_cast<std::ptrdiff_t>((f + 1) * classes),
-                         ev.counts.begin() + static_cast<std::ptrdiff_t>(f * classes));
-    agreement = r.frames ? static_cast<double>(same) / static_cast<double>(r.frames) : 1.0;
-    reference_accuracy = ev.accuracy();
-  }
   if (spikes) spikes->commit();
-
-  std::size_t correct = 0;
-  for (std::size_t f = 0; f < r.frames; ++f) correct += r.predicted[f] == data.labels[f];
-  const double accuracy = r.frames ? static_cast<double>(correct) / static_cast<double>(r.frames) : 0.0;
-  const auto e = runtime::energy(program, r.per_layer, r.ticks, r.frames, opts.tick_ms);
-  const double sim_fps = r.wall_s > 0 ? static_cast<double>(r.frames) / r.wall_s : 0.0;
-
-  nlohmann::ordered_json j;
-  j["program"] = program_name;
-  j["model"] = program.model_name;
-  j["dataset"] = data.name;
-  j["frames"] = r.frames;
-  j["partial"] = r.partial;
-  j["correct"] = correct;
-  j["accuracy"] = accuracy;
-  j["reference_accuracy"] = reference_accuracy ? nlohmann::ordered_json(*reference_accuracy) : nlohmann::ordered_json();
-  j["reference_agreement"] = agreement ? nlohmann::ordered_json(*agreement) : nlohmann::ordered_json();
-  j["ticks"] = r.ticks;
-  j["ticks_per_frame"] = so.ticks_per_frame > 0 ? so.ticks_per_frame : static_cast<int>(program.ticks_per_frame);
-  j["latency_ticks"] = program.latency_ticks;
-  j["synaptic_events"] = r.totals.synaptic_events;
-  j["spikes"] = r.totals.spikes;
-  j["neuron_updates"] = r.totals.neuron_updates;
-  j["hops"] = r.totals.hops;
-  j["chip_crossings"] = r.totals.chip_crossings;
-  j["offchip_spikes"] = r.totals.offchip_spikes;
-  j["tick_ms"] = e.tick_ms;
-  j["hardware_s"] = e.seconds;
-  j["energy_uj"] = e.total_uj;
-  j["static_energy_uj"] = e.static_uj;
-  j["dynamic_energy_uj"] = e.dynamic_uj;
-  j["energy_per_frame_uj"] = e.per_frame_uj;
-  j["power_mw"] = e.power_mw;
-  j["hardware_fps"] = e.hardware_fps;
-  j["wall_s"] = r.wall_s;
-  j["sim_frames_per_s"] = sim_fps;
-  j["threads"] = so.threads;
-  auto& layers = j["layers"] = nlohmann::ordered_json::array();
-  for (const auto& l : e.layers) {
-    auto entry = counts_json(l.counts);
-    entry["name"] = l.name;
-    entry["dynamic_energy_uj"] = l.dynamic_uj;
-    layers.push_back(entry);
-  }
-  j["energy_model"] = {{"counted", e.counted}, {"not_counted", e.not_counted}};
-  if (!opts.report_path.empty()) atomic_write(opts.report_path, j.dump(2) + "\n");
-
-  if (opts.json) {
-    out << j.dump(2) << "\n";
-  } else {
-    fmt::print(out, "program     {} ({} cores, {} chip{})\n", program_name, program.cores.size(), program.chips,
-               program.chips == 1 ? "" : "s");
-    fmt::print(out, "dataset     {}, {} frames, {} ticks{}\n", data.name, r.frames, r.ticks,
-               r.partial ? " (interrupted: a partial report of the frames completed)" : "");
-    fmt::print(out, "accuracy    {:.2f} % ({} / {})", 100 * accuracy, correct, r.frames);
-    if (agreement) {
-      fmt::print(out, ", reference {:.2f} %, agreement {:.4f} (frames whose class counts equal the reference)\n",
-                 100 * *reference_accuracy, *agreement);
-    } else {
-      fmt::print(out, "\n");
-    }
-    fmt::print(out, "hardware    {:.0f} frames/s at {} ms per tick, latency {} ticks\n", e.hardware_fps, e.tick_ms,
-               program.latency_ticks);
-    fmt::print(out, "energy      {:.3f} uJ per frame ({:.3f} static + {:.3f} dynamic), {:.2f} mW\n", e.per_frame_uj,
-               r.frames ? e.static_uj / r.frames : 0.0, r.frames ? e.dynamic_uj / r.frames : 0.0, e.power_mw);
-    fmt::print(out, "events      {} synaptic events, {} spikes, {} hops, {} chip crossings\n", r.totals.synaptic_events,
-               r.totals.spikes, r.totals.hops, r.totals.chip_crossings);
-    fmt::print(out, "simulator   {:.0f} frames/s on {} thread{} ({:.2f} s)\n", sim_fps, so.threads,
-               so.threads == 1 ? "" : "s", r.wall_s);
-    fmt::print(out, "\n{:<22} {:>14} {:>12} {:>12} {:>14}\n", "layer", "synaptic ev.", "spikes", "hops", "uJ/frame");
-    for (const auto& l : e.layers) {
-      fmt::print(out, "{:<22} {:>14} {:>12} {:>12} {:>14.4f}\n", l.name, l.counts.synaptic_events, l.counts.spikes,
-                 l.counts.hops, r.frames ? l.dynamic_uj / r.frames : 0.0);
-    }
-    fmt::print(out, "\ncounted: {}\nnot counted: {}\n", e.counted, e.not_counted);
-  }
-  if (r.partial) return 130;  // 128 + SIGINT, as shells report an interrupted command
-  if (agreement && *agreement < 1.0) {
-    throw internal_error(fmt::format("the simulation disagrees with the reference pass on {} of {} frames",
-                                     static_cast<std::size_t>((1.0 - *agreement) * r.frames + 0.5), r.frames));
-  }
-  return 0;
+  frame_summary fs;
+  fs.program_name = program_name;
+  fs.model_name = program.model_name;
+  fs.model_text = program.model_text;
+  fs.model_hash = program.model_hash;
+  fs.hardware = fmt::format("{} cores, {} chip{}", program.cores.size(), program.chips, program.chips == 1 ? "" : "s");
+  fs.ticks_per_frame = so.ticks_per_frame > 0 ? so.ticks_per_frame : static_cast<int>(program.ticks_per_frame);
+  fs.latency_ticks = program.latency_ticks;
+  return report_frames(fs, data, r, [&](const runtime::frame_results& res) {
+    return runtime::energy(program, res.per_layer, res.ticks, res.frames, opts.tick_ms);
+  }, opts, so.threads, out);
 }
 
 }  // namespace
 
 int run_simulate(const simulate_options& opts, std::ostream& out) {
+  if (is_dn_program_file(opts.program)) return run_simulate_danna(hw::read_dn_program(opts.program), opts, out);
   const auto program = hw::read_program(opts.program);
   return simulate_program(program, opts.program, opts, out);
 }

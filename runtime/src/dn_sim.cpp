@@ -252,8 +252,10 @@ std::vector<input_spike> parse_spike_file(const std::string& text, const std::st
   return v;
 }
 
-spike_results run_dn_spikes(const hw::dn_program& p, const std::vector<input_spike>& spikes, std::int64_t ticks,
+spike_results run_dn_spikes(const hw::dn_program& p, const std::vector<input_spike>& unsorted, std::int64_t ticks,
                             int threads) {
+  std::vector<input_spike> spikes = unsorted;
+  std::stable_sort(spikes.begin(), spikes.end(), [](const input_spike& a, const input_spike& b) { return a.tick < b.tick; });
   dn_simulator sim(p, threads);
   const std::int64_t k = p.cycles_per_tick;
   spike_results r;

@@ -320,6 +320,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
   const int w = ed.weight;
   const int spread = t_.delay_max_cycles - t_.delay_min_cycles;  // extra cycles one element can add
   const int kc = kcap;
+  const bool frames_mode = nl_.mode == hw::dn_mode::frames;
   const int xmin = std::max(0, std::min(ex(se), ex(de)) - margin), xmax = std::min(W_ - 1, std::max(ex(se), ex(de)) + margin);
   const int ymin = std::max(0, std::min(ey(se), ey(de)) - margin), ymax = std::min(H_ - 1, std::max(ey(se), ey(de)) + margin);
   for (auto i : touched_) g_[static_cast<std::size_t>(i)] = inf;
@@ -394,8 +395,9 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
         if (stamp_[static_cast<std::size_t>(v)] == gen_) continue;  // this neuron's routes use it already
         // Relays keep delay 1 (k unchanged) so that they stay shareable;
         // weight and merge elements absorb the slack.
-        relax(sid(v, 0, 0), v, g + cost(v), state, a + x + 1);
-        relax(sid(v, 1, 1), v, g + cost(v), state, a + x + 1);
+        // (TENNLab programs: relays may absorb slack too, their edges' latencies differ anyway.)
+        relax(sid(v, 0, frames_mode ? 0 : k1), v, g + cost(v), state, a + x + 1);
+        relax(sid(v, 1, frames_mode ? 1 : k1), v, g + cost(v), state, a + x + 1);
       } else {
         if (v == de) {
           goal(g, state, 0, v, latency - a - 1 - x, k);
@@ -442,7 +444,10 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
     std::sort(elems.begin(), elems.end());
     const auto dup = std::adjacent_find(elems.begin(), elems.end());
     if (dup != elems.end()) {
-      if (retry >= 8) return false;
+      if (retry >= 40) {
+        if (std::getenv("NMC_DANNA_DEBUG")) fmt::print(stderr, "edge {} ({} -> {}): every route passes ({}, {}) twice\n", edge, s, d, ex(*dup), ey(*dup));
+        return false;
+      }
       hist_[static_cast<std::size_t>(*dup)] += 4.0f;
       return route_edge(d, edge, latency, margin, n, retry + 1);
     }
@@ -456,7 +461,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
   // The slack goes to the new elements nearest the neuron first (weight and
   // merge elements are private; relays keep delay 1 and stay shareable).
   int slack = best_slack;
-  for (auto it = path.rbegin(); it != path.rend() && it->weighted && slack > 0; ++it) {
+  for (auto it = path.rbegin(); it != path.rend() && (frames_mode ? it->weighted : it->fresh) && slack > 0; ++it) {
     const int extra = std::min(slack, spread);
     it->delay += extra;
     slack -= extra;
@@ -581,6 +586,9 @@ void grid_router::route() {
       k = std::max<std::int64_t>(k, (2 * h(site_[ed.from], site_[ed.to]) + 4 + ed.delay - 1) / ed.delay);
     cycles_per_tick = static_cast<std::uint32_t>(k);
   }
+  // TENNLab delays can be long (up to 15 steps x cycles per step): allow
+  // longer private chains to absorb them.
+  kcap = frames ? 6 : 16;
   for (int restart = 0;; ++restart) {
     head_.assign(E_, -1);
     pool_.clear();
@@ -682,15 +690,11 @@ void grid_router::route() {
       }
     }
     if (converged) return;
-    if (!frames && restart < 4) {
-      cycles_per_tick *= 2;  // more cycles per step: room for detours
+    if (!frames && restart < 4 && timing_failed == ~0U) {
+      cycles_per_tick += (cycles_per_tick + 1) / 2;  // more cycles per step: room for detours
       continue;
     }
     if (timing_failed != ~0U) {
-      if (!frames && restart < 4) {
-        cycles_per_tick *= 2;
-        continue;
-      }
       const auto& nr = nl_.neurons[timing_failed];
       not_routable(fmt::format("the inputs of neuron {}{} (layer '{}') cannot be routed with delays of {}..{} cycles "
                                "that balance them",

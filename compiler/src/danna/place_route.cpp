@@ -219,7 +219,7 @@ void grid_router::place() {
   if (p == 0) {
     const std::int64_t needed = static_cast<std::int64_t>(n) * 12;
     const int side = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(needed) / (t_.tile_w * t_.tile_h))));
-    throw fit_error(fmt::format("{}: {} neurons need at least {} elements (one neuron per 3 x 3 elements, the rest for "
+    throw fit_error(fmt::format("{}: {} neurons need at least {} elements (about 12 per neuron: a 3 x 3 site and its "
                                 "routes), but the {} x {} grid ({} tile{} of {} x {}) has {}",
                                 nl_.source.empty() ? nl_.model_name : nl_.source, n, needed, W_, H_, t_.tiles(),
                                 t_.tiles() == 1 ? "" : "s", t_.tile_w, t_.tile_h, t_.elements()),
@@ -574,8 +574,9 @@ void grid_router::route() {
   for (std::size_t e = 0; e < nl_.edges.size(); ++e) {
     const auto& ed = nl_.edges[e];
     if (ed.weight < t_.weight_min || ed.weight > t_.weight_max || ed.weight == 0) {
+      auto name = [&](std::uint32_t i) { return nl_.neurons[i].name.empty() ? fmt::format("neuron {}", i) : nl_.neurons[i].name; };
       throw fit_error(fmt::format("{}: edge {} -> {} has weight {}, the grid's synapses take {}..{} (not 0)",
-                                  nl_.source, ed.from, ed.to, ed.weight, t_.weight_min, t_.weight_max),
+                                  nl_.source, name(ed.from), name(ed.to), ed.weight, t_.weight_min, t_.weight_max),
                       "scale the network's weights into the synapse range");
     }
   }

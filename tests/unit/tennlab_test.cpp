@@ -2,6 +2,7 @@
 // and random networks against a direct RISP simulation.
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 #include <random>
@@ -170,4 +171,32 @@ TEST_CASE("tennlab: spike files are read with line-numbered errors") {
   CHECK_THROWS_WITH_AS(runtime::parse_spike_file("0 5\n", "s.txt", 2), doctest::Contains("s.txt:1: input 5 does not exist"),
                        data_error);
   CHECK_THROWS_WITH_AS(runtime::parse_spike_file("0 0\nx\n", "s.txt", 2), doctest::Contains("s.txt:2"), data_error);
+}
+
+TEST_CASE("tennlab: the fuzz seed corpora and crash regressions load or fail with an nmc::error") {
+  int n = 0;
+  for (const char* target : {"tennlab", "dn_program"}) {
+    for (const char* kind : {"corpus", "regressions"}) {
+      const auto dir = std::filesystem::path(NMC_SOURCE_DIR) / "tests/fuzz" / kind / target;
+      for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        if (entry.path().filename().string().front() == '.') continue;
+        CAPTURE(entry.path().string());
+        const auto bytes = read_file(entry.path());
+        try {
+          if (std::string(target) == "tennlab") convert::parse_tennlab(bytes, "fuzz.json");
+          else hw::deserialize_dn(bytes, "fuzz.dn");
+        } catch (const nmc::error&) {
+        } catch (const std::exception& e) {
+          FAIL_CHECK("not an nmc::error: " << e.what());
+        }
+        ++n;
+      }
+    }
+  }
+  CHECK(n >= 3);
+  // the seeds themselves are valid
+  const auto p = hw::deserialize_dn(read_file(std::filesystem::path(NMC_SOURCE_DIR) / "tests/fuzz/corpus/dn_program/small.dn"), "small.dn");
+  CHECK(p.mode == hw::dn_mode::spikes);
+  CHECK(convert::parse_tennlab(read_file(std::filesystem::path(NMC_SOURCE_DIR) / "tests/fuzz/corpus/tennlab/leak.json"), "leak.json")
+            .neurons[1].leak == hw::leak_kind::reset);
 }

@@ -10,19 +10,22 @@ quick=0
 scripts/build.sh -DNMC_BUILD_BENCH=ON >/dev/null
 kernels=$(mktemp)
 pipeline=$(mktemp)
-trap 'rm -f "$kernels" "$pipeline"' EXIT
+grid=$(mktemp)
+trap 'rm -f "$kernels" "$pipeline" "$grid"' EXIT
 if [ "$quick" -eq 1 ]; then
   ./build/bench/nmc_bench_reference --benchmark_filter=one_frame --benchmark_min_time=0.05 >&2
   ./build/bench/nmc_bench_pipeline --frames 200 >&2
+  ./build/bench/nmc_bench_grid --size 100 --cycles 200 >&2
   echo "bench/run.sh --quick: benchmarks ran"
   exit 0
 fi
 ./build/bench/nmc_bench_reference --benchmark_out="$kernels" --benchmark_out_format=json >&2
 ./build/bench/nmc_bench_pipeline --frames 10000 | tee "$pipeline" >&2
+./build/bench/nmc_bench_grid | tee "$grid" >&2
 
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 cores=$(nproc)
-/usr/bin/python3 - "$kernels" "$pipeline" "$cpu" "$cores" > bench/RESULTS.md.tmp <<'PY'
+/usr/bin/python3 - "$kernels" "$pipeline" "$cpu" "$cores" "$grid" > bench/RESULTS.md.tmp <<'PY'
 import datetime, json, sys
 kernels = json.load(open(sys.argv[1]))
 pipeline = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
@@ -57,6 +60,14 @@ for t in (1, 2):
     b = rows.get(f"BM_reference_fmnist_10k/{t}/iterations:1/real_time")
     if b:
         print(f"| 10,000 Fashion-MNIST test frames | {t} | {b['real_time']:.2f} s | {b['items_per_second']:.0f} |")
+print()
+print("## DANNA-style grid simulator\n")
+print("Command: `./build/bench/nmc_bench_grid` (source: `bench/grid_bench.cpp`): a synthetic program that configures every")
+print("element of the grid (relay chains fed every other cycle, a neuron every 4th element).\n")
+print("| grid | elements | threads | cycles | wall s | element-cycles/s |")
+print("|---|---|---|---|---|---|")
+for r in (json.loads(l) for l in open(sys.argv[5]) if l.strip()):
+    print(f"| {r['grid']} | {r['elements']} | {r['threads']} | {r['cycles']} | {r['wall_s']:.2f} | {r['element_cycles_per_s']:.3g} |")
 PY
 mv bench/RESULTS.md.tmp bench/RESULTS.md
 /usr/bin/python3 -c "import json,sys; json.dump({'pipeline':[json.loads(l) for l in open(sys.argv[1]) if l.strip()],'kernels':json.load(open(sys.argv[2]))['benchmarks']}, open('bench/results.json','w'), indent=1)" "$pipeline" "$kernels"

@@ -67,11 +67,13 @@ std::int32_t integer_value(const json& values, int index, const std::string& sou
 
 }  // namespace
 
-compiler::netlist parse_tennlab(const std::string& text, const std::string& source) {
+namespace {
+
+compiler::netlist parse_checked(const std::string& text, const std::string& source) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // syntax errors and number overflows
     fail(source, fmt::format("not valid JSON: {}", e.what()));
   }
   if (!j.is_object()) fail(source, "the network is not a JSON object");
@@ -183,6 +185,16 @@ compiler::netlist parse_tennlab(const std::string& text, const std::string& sour
   for (std::size_t k = 0; k < nl.outputs.size(); ++k) nl.output_class.push_back(static_cast<std::int32_t>(k));
   if (nl.neurons.empty()) fail(source, "the network has no nodes");
   return nl;
+}
+
+}  // namespace
+
+compiler::netlist parse_tennlab(const std::string& text, const std::string& source) {
+  try {
+    return parse_checked(text, source);
+  } catch (const json::exception& e) {  // a value of an unexpected type deep inside
+    throw model_error(fmt::format("{}: invalid network: {}", source, e.what()), hint_format);
+  }
 }
 
 compiler::netlist read_tennlab(const std::filesystem::path& path) { return parse_tennlab(read_file(path), path.string()); }

@@ -36,14 +36,6 @@ netlist netlist_from_model(const network& net, const std::string& model_text) {
       n.channel = static_cast<std::uint32_t>(i / static_cast<std::size_t>(H * W));
       n.fy = (static_cast<float>((i / static_cast<std::size_t>(W)) % static_cast<std::size_t>(H)) + 0.5f) / static_cast<float>(H);
       n.fx = (static_cast<float>(i % static_cast<std::size_t>(W)) + 0.5f) / static_cast<float>(W);
-      if (H * W == 1) {
-        // a dense layer has no feature map: spread its neurons over the
-        // layout so that their input trees do not crowd one spot
-        const auto C = static_cast<std::size_t>(l.shape.channels);
-        const auto side = static_cast<std::size_t>(std::ceil(std::sqrt(static_cast<double>(C))));
-        n.fx = (static_cast<float>(i % side) + 0.5f) / static_cast<float>(side);
-        n.fy = (static_cast<float>(i / side) + 0.5f) / static_cast<float>(side);
-      }
       out.push_back(static_cast<std::uint32_t>(nl.neurons.size()));
       nl.neurons.push_back(n);
     };

@@ -131,6 +131,7 @@ private:
   // search scratch
   std::vector<float> g_;
   std::vector<std::int32_t> prev_, aval_;
+  std::vector<std::uint8_t> closed_;
   std::vector<std::int32_t> touched_;
 
   int ex(std::int32_t e) const { return static_cast<int>(e % W_); }
@@ -323,7 +324,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
   const bool frames_mode = nl_.mode == hw::dn_mode::frames;
   const int xmin = std::max(0, std::min(ex(se), ex(de)) - margin), xmax = std::min(W_ - 1, std::max(ex(se), ex(de)) + margin);
   const int ymin = std::max(0, std::min(ey(se), ey(de)) - margin), ymax = std::min(H_ - 1, std::max(ey(se), ey(de)) + margin);
-  for (auto i : touched_) g_[static_cast<std::size_t>(i)] = inf;
+  for (auto i : touched_) g_[static_cast<std::size_t>(i)] = inf, closed_[static_cast<std::size_t>(i)] = 0;
   touched_.clear();
   auto sid = [&](std::int32_t e, int ph, int k) { return (e * 2 + ph) * (kc + 1) + k; };
   using item = std::pair<float, std::int32_t>;
@@ -331,7 +332,10 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
   auto relax = [&](std::int32_t state, std::int32_t elem, float g, std::int32_t from, std::int32_t a) {
     if (a + h(elem, de) + 1 > latency) return;  // cannot arrive in time any more
     const auto st = static_cast<std::size_t>(state);
-    if (g >= g_[st]) return;
+    // A state is final once expanded: the heuristic is not consistent
+    // (shared relays cost nothing), and a later, cheaper arrival with another
+    // time would no longer match the states already expanded from it.
+    if (g >= g_[st] || closed_[st]) return;
     if (g_[st] == inf) touched_.push_back(state);
     g_[st] = g;
     prev_[st] = from;
@@ -372,7 +376,8 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
     const std::int32_t u = state / (kc + 1) / 2;
     const bool weighted = (state / (kc + 1)) % 2;
     const int k = state % (kc + 1);
-    if (f > g + static_cast<float>(h(u, de)) + 1e-4f) continue;  // stale
+    if (closed_[st]) continue;  // stale
+    closed_[st] = 1;
     const int a = aval_[st];
     const int k1 = std::min(k + 1, kc);
     const int ux = ex(u), uy = ey(u);
@@ -599,6 +604,7 @@ void grid_router::route() {
     g_.assign(E_ * 2 * static_cast<std::size_t>(kcap + 1), inf);
     prev_.assign(E_ * 2 * static_cast<std::size_t>(kcap + 1), -1);
     aval_.assign(E_ * 2 * static_cast<std::size_t>(kcap + 1), 0);
+    closed_.assign(E_ * 2 * static_cast<std::size_t>(kcap + 1), 0);
     touched_.clear();
     if (frames && restart == 0) {
       // Each neuron's firing cycle: its sources' cycles plus the distance and

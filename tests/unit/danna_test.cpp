@@ -15,6 +15,10 @@
 #include <nmc/runtime/dataset.hpp>
 #include <nmc/runtime/dn_sim.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include "common/fashion_mnist.hpp"
+#include "common/run_nmc.hpp"
 #include "common/temp_dir.hpp"
 
 using namespace nmc;
@@ -126,7 +130,7 @@ TEST_CASE("danna: a small Eedn network agrees with the reference on every frame,
 }
 
 TEST_CASE("danna: routes across tile boundaries keep the timing (tile crossing latency)") {
-  const auto p = compile_small(small_yaml, grid(20, 20, 4, 4));
+  const auto p = compile_small(small_yaml, grid(30, 30, 3, 3));
   const auto rep = p.report_json;
   CHECK(rep.find("\"tile_crossing_links\":0") == std::string::npos);
   check_against_reference(p, small_yaml, 100, 2);
@@ -174,4 +178,30 @@ TEST_CASE("danna: the report counts elements by kind and route lengths") {
   CHECK(p.report_json.find(fmt::format("\"neuron_elements\":{}", neurons)) != std::string::npos);
   CHECK(synapses > 0);
   CHECK(p.report_json.find("\"mean_route_length\"") != std::string::npos);
+}
+
+TEST_CASE("danna: nmc compile, inspect and simulate a grid program on Fashion-MNIST, agreeing with the reference") {
+  if (!test::have_fashion_mnist()) return;
+  test::temp_dir dir;
+  const auto prog = (dir / "grid.dn").string();
+  const std::string model = std::string(NMC_SOURCE_DIR) + "/examples/grid_fmnist.yaml";
+  const auto c = test::run_nmc("compile " + model + " --target danna --grid 160x160 -o " + prog);
+  REQUIRE(c.code == 0);
+  CHECK(c.out.find("PathFinder iterations") != std::string::npos);
+  const auto i = test::run_nmc("inspect " + prog + " --json");
+  REQUIRE(i.code == 0);
+  const auto j = nlohmann::json::parse(i.out);
+  CHECK(j["target"] == "danna");
+  CHECK(j["neuron_elements"].get<int>() == 994);
+  CHECK(j["relay_elements"].get<int>() > 0);
+  CHECK(j["mean_route_length"].get<double>() > 0);
+  CHECK(j["latency_cycles"].get<int>() > 0);
+  CHECK(j.contains("tile_crossing_links"));
+  const auto s = test::run_nmc("simulate " + prog + " --dataset fashion-mnist:test --frames 1000 --threads 2 --json");
+  REQUIRE(s.code == 0);
+  const auto r = nlohmann::json::parse(s.out.substr(s.out.find('{')));
+  CHECK(r["frames"] == 1000);
+  CHECK(r["reference_agreement"].get<double>() == 1.0);
+  CHECK(r["hardware_fps"].get<double>() > 0);
+  CHECK(r["energy_per_frame_uj"].get<double>() > 0);
 }

@@ -28,6 +28,7 @@
 #include <numeric>
 #include <ostream>
 #include <queue>
+#include <random>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -132,6 +133,8 @@ private:
   std::vector<float> g_;
   std::vector<std::int32_t> prev_, aval_;
   std::vector<std::uint8_t> closed_;
+  std::vector<std::uint8_t> near_;  // element -> neurons it neighbours
+  std::vector<std::uint32_t> exit_owner_;  // element -> 1 + the neuron whose exit it is (0: none)
   std::vector<std::int32_t> touched_;
 
   int ex(std::int32_t e) const { return static_cast<int>(e % W_); }
@@ -188,6 +191,12 @@ private:
     }
     return false;
   }
+  // Weight and merge elements next to another neuron crowd the exits of
+  // that neuron's relays: they cost a little more.
+  float crowd(std::int32_t v, std::int32_t de) const {
+    const int others = near_[static_cast<std::size_t>(v)] - (h(v, de) <= 1 && std::max(std::abs(ex(v) - ex(de)), std::abs(ey(v) - ey(de))) <= reach_ ? 1 : 0);
+    return others > 0 ? 1.5f : 0.0f;
+  }
   float cost(std::int32_t v) const {
     return (1.0f + hist_[static_cast<std::size_t>(v)]) * (1.0f + pres_fac_ * nocc_[static_cast<std::size_t>(v)]);
   }
@@ -210,7 +219,7 @@ void grid_router::place() {
   const double deg = 1.0 + 1.25 * static_cast<double>(nl_.edges.size()) / static_cast<double>(std::max<std::size_t>(1, n));
   const int want = std::max(3, static_cast<int>(std::ceil(std::sqrt(4.0 * deg))));
   int p = 0, lx = 0, ly = 0;
-  for (int q = want; q >= 3; --q) {
+  for (int q = want + want / 2; q >= 3; --q) {  // a little more room when the grid has it
     lx = (W_ - 1) / q + 1, ly = (H_ - 1) / q + 1;
     if (static_cast<double>(lx) * ly >= 1.15 * static_cast<double>(n) + 4) {
       p = q;
@@ -267,6 +276,27 @@ void grid_router::place() {
     site_[i] = e;
     neuron_at_[static_cast<std::size_t>(e)] = static_cast<std::int32_t>(i);
   }
+  // One exit per neuron that feeds others: a neighbour only its own relays
+  // may take, so that its merge tree and other routes never wall it in.
+  exit_owner_.assign(E_, 0);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (consumers_[i].empty()) continue;
+    for (std::size_t k = 0; k < dx_.size(); ++k) {
+      const int x = ex(site_[i]) + dx_[k], y = ey(site_[i]) + dy_[k];
+      if (x < 0 || y < 0 || x >= W_ || y >= H_) continue;
+      const auto v = static_cast<std::size_t>(y * W_ + x);
+      if (neuron_at_[v] >= 0 || exit_owner_[v] != 0) continue;
+      exit_owner_[v] = i + 1;
+      break;
+    }
+  }
+  // Elements a neuron can be heard from: its outgoing relays need one of them.
+  near_.assign(E_, 0);
+  for (std::uint32_t i = 0; i < n; ++i)
+    for (std::size_t k = 0; k < dx_.size(); ++k) {
+      const int x = ex(site_[i]) + dx_[k], y = ey(site_[i]) + dy_[k];
+      if (x >= 0 && y >= 0 && x < W_ && y < H_) ++near_[static_cast<std::size_t>(y * W_ + x)];
+    }
 }
 
 void grid_router::rip_up(std::uint32_t d) {
@@ -398,11 +428,13 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
           continue;
         }
         if (stamp_[static_cast<std::size_t>(v)] == gen_) continue;  // this neuron's routes use it already
+        const auto owner = exit_owner_[static_cast<std::size_t>(v)];
+        if (owner != 0 && owner != s + 1) continue;  // another neuron's exit
         // Relays keep delay 1 (k unchanged) so that they stay shareable;
         // weight and merge elements absorb the slack.
         // (TENNLab programs: relays may absorb slack too, their edges' latencies differ anyway.)
         relax(sid(v, 0, frames_mode ? 0 : k1), v, g + cost(v), state, a + x + 1);
-        relax(sid(v, 1, frames_mode ? 1 : k1), v, g + cost(v), state, a + x + 1);
+        if (owner == 0) relax(sid(v, 1, frames_mode ? 1 : k1), v, g + cost(v) + crowd(v, de), state, a + x + 1);
       } else {
         if (v == de) {
           goal(g, state, 0, v, latency - a - 1 - x, k);
@@ -413,8 +445,8 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
           goal(g + 0.01f, state, 1, v, latency - pool_[static_cast<std::size_t>(so)].r - x - a, k);
           continue;
         }
-        if (holds_net(v, d) || stamp_[static_cast<std::size_t>(v)] == gen_) continue;
-        relax(sid(v, 1, k1), v, g + cost(v), state, a + x + 1);
+        if (holds_net(v, d) || stamp_[static_cast<std::size_t>(v)] == gen_ || exit_owner_[static_cast<std::size_t>(v)] != 0) continue;
+        relax(sid(v, 1, k1), v, g + cost(v) + crowd(v, de), state, a + x + 1);
       }
     }
   }
@@ -626,11 +658,18 @@ void grid_router::route() {
     fixed_.assign(nn, false);
     pres_fac_ = 0.5f;
     std::vector<bool> dirty(nn, true);
+    // Net order: as numbered first, then seeded shuffles on restarts.
+    std::vector<std::uint32_t> order(nn);
+    std::iota(order.begin(), order.end(), 0U);
+    if (restart > 0) {
+      std::mt19937_64 rng(opts_.seed * 7919 + static_cast<std::uint64_t>(restart));
+      std::shuffle(order.begin(), order.end(), rng);
+    }
     std::uint32_t timing_failed = ~0U;
     bool converged = false;
     for (iterations_ = 1; iterations_ <= opts_.max_iterations; ++iterations_) {
       timing_failed = ~0U;
-      for (std::uint32_t d = 0; d < nn; ++d) {
+      for (const std::uint32_t d : order) {
         if (!dirty[d]) continue;
         dirty[d] = false;
         rip_up(d);
@@ -697,6 +736,7 @@ void grid_router::route() {
       }
     }
     if (converged) return;
+    if (frames && restart < 3) continue;  // again in another net order (negotiation can get stuck)
     if (!frames && restart < 4 && timing_failed == ~0U) {
       cycles_per_tick += (cycles_per_tick + 1) / 2;  // more cycles per step: room for detours
       continue;

@@ -25,7 +25,7 @@ namespace nmc::compiler {
 
 struct danna_options {
   std::uint64_t seed = 1;
-  int max_iterations = 40;       // PathFinder iterations before giving up
+  int max_iterations = 50;       // PathFinder iterations per attempt (frames: 4 attempts in different net orders)
   std::ostream* log = nullptr;   // progress lines (nullptr: none)
 };
 

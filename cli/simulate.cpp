@@ -143,7 +143,7 @@ int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::fram
     } else {
       fmt::print(out, "\n");
     }
-    fmt::print(out, "hardware    {:.0f} frames/s at {} ms per {}, latency {} {}s\n", e.hardware_fps, e.tick_ms, fs.tick_unit,
+    fmt::print(out, "hardware    {:.0f} frames/s at {:g} ms per {}, latency {} {}s\n", e.hardware_fps, e.tick_ms, fs.tick_unit,
                fs.latency_ticks, fs.tick_unit);
     fmt::print(out, "energy      {:.3f} uJ per frame ({:.3f} static + {:.3f} dynamic), {:.2f} mW\n", e.per_frame_uj,
                r.frames ? e.static_uj / r.frames : 0.0, r.frames ? e.dynamic_uj / r.frames : 0.0, e.power_mw);

@@ -13,11 +13,18 @@
 // elements each iteration and remembering the history of congestion, until no
 // element is overused.
 //
-// Timing. o(x) = cycles from x's emission to D's input. D's direct inputs have
-// o = 1 (+ tile crossing); a synapse's delay d splits o(child) = o(x) + d +
-// crossing. Each weight element needs o + d = (edge latency - arrival of its
-// raw input), so every node has an interval of feasible o; intervals combine
-// upwards and delays are chosen downwards (earliest feasible).
+// Timing. Every route has an exact latency: Eedn programs fix each neuron's
+// firing cycle up front (its sources' cycles plus distance and room for
+// detours, so every input arrives in the same cycle and frames pipeline one
+// per cycle); TENNLab programs need delay x cycles-per-step per edge. The
+// search tracks the arrival with every delay at its minimum and how many new
+// weight/merge elements (TENNLab: also relays) the route has; a goal is taken
+// only if the remaining slack fits in their delays (1..D each). Relays of Eedn
+// programs keep delay 1 so that they stay shareable. o(x), the cycles from an
+// element's emission to the neuron's input, is fixed when an element is
+// created; later routes that join it must match it.
+//
+// NMC_DANNA_DEBUG=1 prints the overused elements and failed searches.
 
 #include <nmc/compiler/danna.hpp>
 
@@ -120,7 +127,6 @@ private:
   std::vector<std::vector<std::int32_t>> raw_elems_;  // per source: elements that may hold its raw signal
   std::vector<net_route> nets_;
   std::vector<std::int32_t> emit_time_;  // frames: cycle (after the frame's injection) in which a neuron fires
-  std::vector<bool> fixed_;
   std::vector<std::int32_t> time_of_;  // frames: cycle in which each neuron fires (after its frame's input)
   float pres_fac_ = 0.5f;
   std::uint32_t cycles_per_tick = 1;
@@ -489,12 +495,6 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
       return route_edge(d, edge, latency, margin, n, retry + 1);
     }
   }
-  if (std::getenv("NMC_DANNA_DEBUG2") && iterations_ >= 10) {
-    for (const auto& p : path)
-      if (p.fresh && nocc_[static_cast<std::size_t>(p.elem)] > 0)
-        fmt::print(stderr, "it {} edge {} ({}->{}) takes occupied ({}, {}) nocc {} cost {} best {} latency {} slack {} kind {}\n", iterations_, edge, s, d,
-                   ex(p.elem), ey(p.elem), nocc_[static_cast<std::size_t>(p.elem)], cost(p.elem), best, latency, best_slack, best_kind);
-  }
   // The slack goes to the new elements nearest the neuron first (weight and
   // merge elements are private; relays keep delay 1 and stay shareable).
   int slack = best_slack;
@@ -655,7 +655,6 @@ void grid_router::route() {
     gen_ = 0;
     nets_.assign(nn, {});
     emit_time_.assign(nn, 0);
-    fixed_.assign(nn, false);
     pres_fac_ = 0.5f;
     std::vector<bool> dirty(nn, true);
     // Net order: as numbered first, then seeded shuffles on restarts.

@@ -1,17 +1,18 @@
 #pragma once
 // The DANNA-style grid compiler: netlist -> placed and routed grid program.
 //
-// Placement puts neurons on a lattice of sites (pitch chosen from the grid
-// size), one vertical band per layer in order, each neuron at its relative
-// feature-map position, then refines by swaps. Routing realises every edge as
-// a chain of synapse elements with PathFinder (negotiated congestion): a
+// Placement puts neurons on a lattice of sites (pitch from the mean fan-in
+// and fan-out, a little more when the grid has room), every layer spanning
+// the same block at its feature-map positions so that a neuron sits near its
+// receptive field (no refinement pass yet). Routing realises every edge as a
+// chain of synapse elements with PathFinder (negotiated congestion, A*): a
 // source's value is broadcast through shared relays (weight 1), the edge's
-// weight is applied once by a weight element (several same-weight inputs of a
-// neuron arriving together merge there), and weighted values merge on their
-// way into the neuron. Delays (1..D per synapse) then balance the routes: for
-// Eedn programs every input of a neuron arrives in one cycle (frames
-// pipelined one per cycle), for TENNLab programs each edge takes exactly
-// delay x cycles_per_tick cycles.
+// weight is applied once by a weight element (same-weight inputs of a neuron
+// arriving together merge there), and weighted values merge on their way into
+// the neuron. Routes have exact latencies (delays 1..D per synapse): for Eedn
+// programs every input of a neuron arrives in one cycle (frames pipelined one
+// per cycle), for TENNLab programs each edge takes exactly delay x
+// cycles_per_tick cycles.
 
 #include <cstdint>
 #include <iosfwd>

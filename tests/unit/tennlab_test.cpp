@@ -15,6 +15,10 @@
 #include <nmc/files.hpp>
 #include <nmc/hw/danna.hpp>
 #include <nmc/runtime/dn_sim.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/run_nmc.hpp"
+#include "common/temp_dir.hpp"
 
 using namespace nmc;
 
@@ -199,4 +203,27 @@ TEST_CASE("tennlab: the fuzz seed corpora and crash regressions load or fail wit
   CHECK(p.mode == hw::dn_mode::spikes);
   CHECK(convert::parse_tennlab(read_file(std::filesystem::path(NMC_SOURCE_DIR) / "tests/fuzz/corpus/tennlab/leak.json"), "leak.json")
             .neurons[1].leak == hw::leak_kind::reset);
+}
+
+TEST_CASE("tennlab: nmc compile, inspect and simulate a TENNLab network from the command line") {
+  test::temp_dir dir;
+  const auto net = (dir / "net.json").string(), prog = (dir / "net.dn").string(), spikes = (dir / "in.txt").string();
+  atomic_write(net, network_json({1, 1, 2}, {{0, 2, 1, 1}, {1, 2, 1, 2}}, {0, 1}, {2}));
+  atomic_write(spikes, std::string("# tick input\n1 0\n0 1\n5 0\n"));
+  const auto c = test::run_nmc("compile " + net + " --target danna --grid 30x30 -o " + prog);
+  REQUIRE(c.code == 0);
+  CHECK(c.out.find("spikes mode") != std::string::npos);
+  const auto i = test::run_nmc("inspect " + prog + " --json");
+  REQUIRE(i.code == 0);
+  CHECK(i.out.find("\"mode\": \"spikes\"") != std::string::npos);
+  const auto s = test::run_nmc("simulate " + prog + " --spikes-in " + spikes + " --steps 10 --json");
+  REQUIRE(s.code == 0);
+  const auto j = nlohmann::json::parse(s.out.substr(s.out.find('{')));
+  CHECK(j["output_fire_steps"][0] == std::vector<int>{2});  // 1 + 1 at step 2; the lone spike at 5 stays below 2
+  CHECK(j["output_counts"][0] == 1);
+  const auto u = test::run_nmc("simulate " + prog + " --dataset fashion-mnist:test");
+  CHECK(u.code == 2);
+  CHECK(u.out.find("--spikes-in") != std::string::npos);
+  const auto bad = test::run_nmc("simulate " + prog + " --spikes-in " + net);
+  CHECK(bad.code == 1);
 }

@@ -191,7 +191,23 @@ def pytorch(work, data):
     return out + [""] + command_block(work, "pytorch")
 
 
-SECTIONS = [synthetic, brian2, pytorch, pipeline, kernels, reference]
+def grid(work, data):
+    rows = jsonl(os.path.join(work, "grid.jsonl"))
+    data["grid"] = rows
+    if not rows:
+        return []
+    out = ["## DANNA-style grid simulator", "",
+           "Source: `bench/grid_bench.cpp`: a synthetic program that configures every element of the grid (relay",
+           "chains fed every other cycle, a neuron every 4th element).", "",
+           "| grid | elements | threads | cycles | wall s | element-cycles/s |",
+           "|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {r['grid']} | {r['elements']} | {r['threads']} | {r['cycles']} | {r['wall_s']:.2f} | "
+                   f"{r['element_cycles_per_s']:.3g} |")
+    return out + [""] + command_block(work, "grid")
+
+
+SECTIONS = [synthetic, brian2, pytorch, pipeline, kernels, reference, grid]
 
 
 def main():

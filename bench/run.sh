@@ -100,11 +100,21 @@ section_pytorch() {
     models/fmnist_small.onnx models/fmnist_1chip.onnx
 }
 
+# The DANNA-style grid simulator on a synthetic program configuring every element.
+section_grid() {
+  if [ "$quick" -eq 1 ]; then
+    record grid "$work/grid.jsonl" ./build/bench/nmc_bench_grid --size 100 --cycles 200
+  else
+    record grid "$work/grid.jsonl" ./build/bench/nmc_bench_grid
+  fi
+}
+
 section_kernels
 section_pipeline
 section_synthetic
 section_brian2
 section_pytorch
+section_grid
 
 elapsed=$(( $(date +%s) - started ))
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)

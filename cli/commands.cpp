@@ -19,6 +19,7 @@
 #include <nmc/model/stats.hpp>
 #include <nmc/runtime/dataset.hpp>
 
+#include "danna.hpp"
 #include "evaluate.hpp"
 #include "program_info.hpp"
 #include "progress.hpp"
@@ -36,6 +37,11 @@ std::string hash_str(std::uint64_t h) { return fmt::format("{:016x}", h); }
 }  // namespace
 
 int run_inspect(const inspect_options& opts, std::ostream& out) {
+  if (is_dn_program_file(opts.path)) {
+    const auto p = hw::read_dn_program(opts.path);
+    out << (opts.json ? dn_program_json(p, opts.path).dump(2) + "\n" : dn_program_text(p, opts.path));
+    return 0;
+  }
   if (is_program_file(opts.path)) {
     const auto p = hw::read_program(opts.path);
     if (opts.json) {
@@ -155,7 +161,7 @@ int run_eval(const eval_options& opts, std::ostream& out) {
 
 hw::tn_program compile_model(const compile_options& opts) {
   if (opts.target != "truenorth") {
-    throw usage_error(fmt::format("--target {}: unknown target", opts.target), "targets: truenorth");
+    throw usage_error(fmt::format("--target {}: unknown target", opts.target), "targets: truenorth, danna");
   }
   const model::network net = convert::load_model(opts.model, convert::import_options{opts.quantize});
   const std::string target_path = opts.target_file.empty() ? hw::default_truenorth_path().string() : opts.target_file;
@@ -182,6 +188,7 @@ hw::tn_program compile_model(const compile_options& opts) {
 
 int run_compile(const compile_options& opts, std::ostream& out) {
   if (opts.output.empty()) throw usage_error("compile needs an output file", "add -o PROGRAM");
+  if (opts.target == "danna") return run_compile_danna(opts, out);
   // Opened first: an unwritable path fails before the compile; a failed
   // compile leaves an existing program untouched.
   atomic_file output(opts.output);

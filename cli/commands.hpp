@@ -4,8 +4,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
+
+#include <nmc/files.hpp>
 
 namespace nmc::cli {
 
@@ -42,6 +46,8 @@ struct compile_options {
   double place_effort = 1.0;
   int max_copies = 0;
   std::string dump_after;
+  std::string grid;   // danna: one tile of W x H elements ("WxH")
+  std::string tiles;  // danna: tiles of the target's tile size ("TXxTY")
   bool time_passes = false;
   bool json = false;
   bool quantize = false;
@@ -72,6 +78,8 @@ struct simulate_options {
   int threads = 0;
   std::string report_path;
   std::string spikes_path;
+  std::string spikes_in;      // grid programs from TENNLab networks: input spike file
+  std::int64_t steps = 0;     // network time steps (0: last input spike + 100)
   int ticks_per_frame = 0;
   double tick_ms = 0;  // 0: the target's tick period
   bool json = false;
@@ -95,5 +103,45 @@ struct export_options {
 
 // Writes a program in a peer simulator's format (nmc export brian2 PROGRAM -o DIR).
 int run_export(const export_options& opts, std::ostream& out);
+
+}  // namespace nmc::cli
+
+namespace nmc::runtime {
+struct dataset;
+struct frame_results;
+struct energy_report;
+}  // namespace nmc::runtime
+
+namespace nmc::cli {
+
+// What the frame report needs to know about a program of either target.
+struct frame_summary {
+  std::string program_name, model_name, model_text;
+  std::uint64_t model_hash = 0;
+  std::string hardware;           // "388 cores, 1 chip", "2500 x 2500 grid, 3/4 elements used"
+  int ticks_per_frame = 1;
+  std::uint32_t latency_ticks = 0;
+  std::string tick_unit = "tick";  // "cycle" for grid programs
+};
+
+// The output files of a run, opened before any long step so that an
+// unwritable path fails at once rather than after the simulation, and
+// committed together only when the run has results (DESIGN.md 2.3): a failed
+// run leaves every existing output as it was and no temporary file behind.
+struct run_outputs {
+  std::unique_ptr<atomic_file> program, report, spikes;
+
+  explicit run_outputs(const simulate_options& opts, const std::string& program_path = {});
+  // Every file is written out before any replaces its target: a write that
+  // fails late (disk full) leaves all of them as they were.
+  void commit();
+};
+
+// The report of a frame simulation (reference agreement, energy, JSON/text);
+// shared by both targets; writes the report into `outputs` and commits them.
+// Returns the exit code (130 when interrupted).
+int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::frame_results& r,
+                  const std::function<runtime::energy_report(const runtime::frame_results&)>& energy_of,
+                  const simulate_options& opts, int threads, run_outputs& outputs, std::ostream& out);
 
 }  // namespace nmc::cli

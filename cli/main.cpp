@@ -49,13 +49,15 @@ int main(int argc, char** argv) {
                        "write per-frame class spike counts as CSV to this file");
 
   cli::compile_options compile;
-  auto* compile_cmd = app.add_subcommand("compile", "Compile a model into a TrueNorth-style program");
+  auto* compile_cmd = app.add_subcommand("compile", "Compile a model into a TrueNorth-style or DANNA-style grid program");
   compile_cmd->add_option("MODEL", compile.model, "model file (.onnx or .yaml)")->required();
   compile_cmd->add_option("-o,--output", compile.output, "program file to write")->required();
-  compile_cmd->add_option("--target", compile.target, "target: truenorth")->capture_default_str();
+  compile_cmd->add_option("--target", compile.target, "target: truenorth or danna")->capture_default_str();
   compile_cmd->add_option("--target-file", compile.target_file,
                           "target description (default: the shipped hw_models/targets/truenorth.yaml)");
   compile_cmd->add_option("--chips", compile.chips, "number of chips")->capture_default_str()->check(CLI::PositiveNumber);
+  compile_cmd->add_option("--grid", compile.grid, "danna: one tile of WxH elements (e.g. 200x200)");
+  compile_cmd->add_option("--tiles", compile.tiles, "danna: TXxTY tiles of the target's tile size (e.g. 4x4)");
   compile_cmd->add_option("--seed", compile.seed, "placement seed")->capture_default_str();
   compile_cmd->add_option("--place-effort", compile.place_effort, "annealing effort (1 = default)")
       ->capture_default_str()->check(CLI::PositiveNumber);
@@ -75,6 +77,8 @@ int main(int argc, char** argv) {
     cmd->add_option("--threads", o.threads, "worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
     cmd->add_option("--report", o.report_path, "write the JSON report to this file");
     cmd->add_option("--spikes", o.spikes_path, "write every spike (tick, core, neuron, layer) as CSV");
+    cmd->add_option("--spikes-in", o.spikes_in, "grid programs from TENNLab networks: input spikes ('tick input [value]' lines)");
+    cmd->add_option("--steps", o.steps, "grid programs from TENNLab networks: network time steps to run")->check(CLI::NonNegativeNumber);
     cmd->add_option("--ticks-per-frame", o.ticks_per_frame, "ticks per frame for stateful programs (default: the program's)")
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--tick-ms", o.tick_ms, "tick period in ms for the speed and energy model (default: the target's)")

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <functional>
 #include <ostream>
 
 #include <fmt/format.h>
@@ -21,6 +22,7 @@
 #include <nmc/runtime/tn_sim.hpp>
 
 #include "commands.hpp"
+#include "danna.hpp"
 #include "evaluate.hpp"
 #include "program_info.hpp"
 #include "progress.hpp"
@@ -50,29 +52,6 @@ nlohmann::ordered_json counts_json(const runtime::event_counts& c) {
   return {{"synaptic_events", c.synaptic_events}, {"neuron_updates", c.neuron_updates}, {"spikes", c.spikes},
           {"hops", c.hops}, {"chip_crossings", c.chip_crossings}, {"offchip_spikes", c.offchip_spikes}};
 }
-
-// The output files of a run, opened before any long step so that an
-// unwritable path fails at once rather than after the simulation, and
-// committed together only when the run has results (DESIGN.md 2.3): a failed
-// run leaves every existing output as it was and no temporary file behind.
-struct run_outputs {
-  std::unique_ptr<atomic_file> program, report, spikes;
-
-  explicit run_outputs(const simulate_options& opts, const std::string& program_path = {}) {
-    if (!program_path.empty()) program = std::make_unique<atomic_file>(program_path);
-    if (!opts.report_path.empty()) report = std::make_unique<atomic_file>(opts.report_path);
-    if (!opts.spikes_path.empty()) spikes = std::make_unique<atomic_file>(opts.spikes_path);
-  }
-  // Every file is written out before any replaces its target: a write that
-  // fails late (disk full) leaves all of them as they were.
-  void commit() {
-    const auto all = {program.get(), spikes.get(), report.get()};
-    for (auto* f : all)
-      if (f) f->close();
-    for (auto* f : all)
-      if (f) f->commit();
-  }
-};
 
 runtime::sim_options sim_options_of(const simulate_options& opts) {
   runtime::sim_options so;
@@ -116,7 +95,41 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
           for (const auto& f : fired) s << tick << ',' << f.core << ',' << f.neuron << ',' << program.layers[program.cores[f.core].layer] << '\n';
         });
   }
+  frame_summary fs;
+  fs.program_name = program_name;
+  fs.model_name = program.model_name;
+  fs.model_text = program.model_text;
+  fs.model_hash = program.model_hash;
+  fs.hardware = fmt::format("{} cores, {} chip{}", program.cores.size(), program.chips, program.chips == 1 ? "" : "s");
+  fs.ticks_per_frame = so.ticks_per_frame > 0 ? so.ticks_per_frame : static_cast<int>(program.ticks_per_frame);
+  fs.latency_ticks = program.latency_ticks;
+  return report_frames(
+      fs, data, r,
+      [&](const runtime::frame_results& res) {
+        return runtime::energy(program, res.per_layer, res.ticks, res.frames, opts.tick_ms);
+      },
+      opts, so.threads, outputs, out);
+}
 
+}  // namespace
+
+run_outputs::run_outputs(const simulate_options& opts, const std::string& program_path) {
+  if (!program_path.empty()) program = std::make_unique<atomic_file>(program_path);
+  if (!opts.report_path.empty()) report = std::make_unique<atomic_file>(opts.report_path);
+  if (!opts.spikes_path.empty()) spikes = std::make_unique<atomic_file>(opts.spikes_path);
+}
+
+void run_outputs::commit() {
+  const auto all = {program.get(), spikes.get(), report.get()};
+  for (auto* f : all)
+    if (f) f->close();
+  for (auto* f : all)
+    if (f) f->commit();
+}
+
+int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::frame_results& r,
+                  const std::function<runtime::energy_report(const runtime::frame_results&)>& energy_of,
+                  const simulate_options& opts, int threads, run_outputs& outputs, std::ostream& out) {
   if (r.partial) {  // the report covers the completed frames only
     data.frames = r.frames;
     data.labels.resize(r.frames);
@@ -124,16 +137,16 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
   }
   // The reference pass of the embedded model, on the same frames.
   std::optional<double> agreement, reference_accuracy;
-  if (opts.check_reference && !program.model_text.empty()) {
-    const auto net = convert::parse_yaml_model(program.model_text, program_name + " (embedded model)");
-    if (model::content_hash(net) != program.model_hash) {
-      throw model_error(fmt::format("{}: the embedded model does not match the program's model hash", program_name),
+  if (opts.check_reference && !fs.model_text.empty()) {
+    const auto net = convert::parse_yaml_model(fs.model_text, fs.program_name + " (embedded model)");
+    if (model::content_hash(net) != fs.model_hash) {
+      throw model_error(fmt::format("{}: the embedded model does not match the program's model hash", fs.program_name),
                         "recompile the model with 'nmc compile'");
     }
     evaluation ev;
     {
       progress_bar bar("reference", data.frames);
-      ev = evaluate_reference(net, data, so.threads, [&](std::size_t d) { bar.update(d); });
+      ev = evaluate_reference(net, data, threads, [&](std::size_t d) { bar.update(d); });
     }
     const auto classes = static_cast<std::size_t>(r.classes);
     std::size_t same = 0;
@@ -148,12 +161,12 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
   std::size_t correct = 0;
   for (std::size_t f = 0; f < r.frames; ++f) correct += r.predicted[f] == data.labels[f];
   const double accuracy = r.frames ? static_cast<double>(correct) / static_cast<double>(r.frames) : 0.0;
-  const auto e = runtime::energy(program, r.per_layer, r.ticks, r.frames, opts.tick_ms);
+  const auto e = energy_of(r);
   const double sim_fps = r.wall_s > 0 ? static_cast<double>(r.frames) / r.wall_s : 0.0;
 
   nlohmann::ordered_json j;
-  j["program"] = program_name;
-  j["model"] = program.model_name;
+  j["program"] = fs.program_name;
+  j["model"] = fs.model_name;
   j["dataset"] = data.name;
   j["frames"] = r.frames;
   j["partial"] = r.partial;
@@ -162,8 +175,8 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
   j["reference_accuracy"] = reference_accuracy ? nlohmann::ordered_json(*reference_accuracy) : nlohmann::ordered_json();
   j["reference_agreement"] = agreement ? nlohmann::ordered_json(*agreement) : nlohmann::ordered_json();
   j["ticks"] = r.ticks;
-  j["ticks_per_frame"] = so.ticks_per_frame > 0 ? so.ticks_per_frame : static_cast<int>(program.ticks_per_frame);
-  j["latency_ticks"] = program.latency_ticks;
+  j["ticks_per_frame"] = fs.ticks_per_frame;
+  j["latency_ticks"] = fs.latency_ticks;
   j["synaptic_events"] = r.totals.synaptic_events;
   j["spikes"] = r.totals.spikes;
   j["neuron_updates"] = r.totals.neuron_updates;
@@ -180,7 +193,7 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
   j["hardware_fps"] = e.hardware_fps;
   j["wall_s"] = r.wall_s;
   j["sim_frames_per_s"] = sim_fps;
-  j["threads"] = so.threads;
+  j["threads"] = threads;
   auto& layers = j["layers"] = nlohmann::ordered_json::array();
   for (const auto& l : e.layers) {
     auto entry = counts_json(l.counts);
@@ -195,9 +208,8 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
   if (opts.json) {
     out << j.dump(2) << "\n";
   } else {
-    fmt::print(out, "program     {} ({} cores, {} chip{})\n", program_name, program.cores.size(), program.chips,
-               program.chips == 1 ? "" : "s");
-    fmt::print(out, "dataset     {}, {} frames, {} ticks{}\n", data.name, r.frames, r.ticks,
+    fmt::print(out, "program     {} ({})\n", fs.program_name, fs.hardware);
+    fmt::print(out, "dataset     {}, {} frames, {} {}s{}\n", data.name, r.frames, r.ticks, fs.tick_unit,
                r.partial ? " (interrupted: a partial report of the frames completed)" : "");
     fmt::print(out, "accuracy    {:.2f} % ({} / {})", 100 * accuracy, correct, r.frames);
     if (agreement) {
@@ -206,14 +218,14 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
     } else {
       fmt::print(out, "\n");
     }
-    fmt::print(out, "hardware    {:.0f} frames/s at {} ms per tick, latency {} ticks\n", e.hardware_fps, e.tick_ms,
-               program.latency_ticks);
+    fmt::print(out, "hardware    {:.0f} frames/s at {:g} ms per {}, latency {} {}s\n", e.hardware_fps, e.tick_ms,
+               fs.tick_unit, fs.latency_ticks, fs.tick_unit);
     fmt::print(out, "energy      {:.3f} uJ per frame ({:.3f} static + {:.3f} dynamic), {:.2f} mW\n", e.per_frame_uj,
                r.frames ? e.static_uj / r.frames : 0.0, r.frames ? e.dynamic_uj / r.frames : 0.0, e.power_mw);
     fmt::print(out, "events      {} synaptic events, {} spikes, {} hops, {} chip crossings\n", r.totals.synaptic_events,
                r.totals.spikes, r.totals.hops, r.totals.chip_crossings);
-    fmt::print(out, "simulator   {:.0f} frames/s on {} thread{} ({:.2f} s)\n", sim_fps, so.threads,
-               so.threads == 1 ? "" : "s", r.wall_s);
+    fmt::print(out, "simulator   {:.0f} frames/s on {} thread{} ({:.2f} s)\n", sim_fps, threads,
+               threads == 1 ? "" : "s", r.wall_s);
     fmt::print(out, "\n{:<22} {:>14} {:>12} {:>12} {:>14}\n", "layer", "synaptic ev.", "spikes", "hops", "uJ/frame");
     for (const auto& l : e.layers) {
       fmt::print(out, "{:<22} {:>14} {:>12} {:>12} {:>14.4f}\n", l.name, l.counts.synaptic_events, l.counts.spikes,
@@ -229,11 +241,10 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
   return 0;
 }
 
-}  // namespace
-
 // Checks come in the order of their cost, so a mistake is reported before a
 // long step: outputs writable, program readable, memory, dataset and --frames.
 int run_simulate(const simulate_options& opts, std::ostream& out) {
+  if (is_dn_program_file(opts.program)) return run_simulate_danna(hw::read_dn_program(opts.program), opts, out);
   run_outputs outputs(opts);
   const auto program = hw::read_program(opts.program);
   runtime::check_memory(program, sim_options_of(opts));

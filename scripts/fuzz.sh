@@ -2,13 +2,13 @@
 # Builds the libFuzzer targets with clang-14 (+ ASan/UBSan) in build-fuzz/ and
 # runs each for SECONDS (default 60) from the seed corpus in tests/fuzz/corpus/.
 # New corpus entries go to a scratch directory, crashes to build-fuzz/crashes/.
-# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (targets: yaml_model onnx program)
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (targets: yaml_model onnx program tennlab dn_program)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -eq 0 ] && targets=(yaml_model onnx program)
+[ "${#targets[@]}" -eq 0 ] && targets=(yaml_model onnx program tennlab dn_program)
 command -v clang++-14 >/dev/null || { echo "fuzz.sh: clang++-14 is needed (apt-get install clang-14)" >&2; exit 1; }
 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNMC_FUZZ=ON -DNMC_BUILD_TESTS=OFF \
   -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined" >/dev/null

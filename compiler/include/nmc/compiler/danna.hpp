@@ -1,0 +1,38 @@
+#pragma once
+// The DANNA-style grid compiler: netlist -> placed and routed grid program.
+//
+// Placement puts neurons on a lattice of sites (pitch from the mean fan-in
+// and fan-out, a little more when the grid has room), every layer spanning
+// the same block at its feature-map positions so that a neuron sits near its
+// receptive field (no refinement pass yet). Routing realises every edge as a
+// chain of synapse elements with PathFinder (negotiated congestion, A*): a
+// source's value is broadcast through shared relays (weight 1), the edge's
+// weight is applied once by a weight element (same-weight inputs of a neuron
+// arriving together merge there), and weighted values merge on their way into
+// the neuron. Routes have exact latencies (delays 1..D per synapse): for Eedn
+// programs every input of a neuron arrives in one cycle (frames pipelined one
+// per cycle), for TENNLab programs each edge takes exactly delay x
+// cycles_per_tick cycles.
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+#include <nmc/compiler/netlist.hpp>
+#include <nmc/hw/danna.hpp>
+#include <nmc/hw/dn_program.hpp>
+
+namespace nmc::compiler {
+
+struct danna_options {
+  std::uint64_t seed = 1;
+  int max_iterations = 50;       // PathFinder iterations per attempt (frames: 4 attempts in different net orders)
+  std::ostream* log = nullptr;   // progress lines (nullptr: none)
+};
+
+// Throws fit_error (elements needed vs available, the worst congested region
+// and a suggestion) when the netlist does not fit or cannot be routed.
+hw::dn_program compile_danna(const netlist& nl, const hw::danna_target& target, const std::string& target_text,
+                             const danna_options& opts);
+
+}  // namespace nmc::compiler

@@ -1,0 +1,917 @@
+// Grid compiler: place, route (PathFinder), balance delays, emit. See danna.hpp.
+//
+// Routing vocabulary. Every element carries at most one *signal* once routing
+// has converged:
+//   raw(S, a)   the output of neuron S, emitted a cycles after S fires (relays,
+//               weight 1, shared by every route that needs S at that time);
+//   weight(D,w) a weight element: sums raw inputs that arrive together and
+//               multiplies by w (the edge weight, applied once);
+//   sum(D)      a merge element on the way into neuron D (weight 1).
+// A *net* is one destination neuron D with all its input edges; its weight and
+// merge elements form a tree rooted at D. PathFinder rips up and reroutes the
+// nets that use an element holding two signals, raising the price of shared
+// elements each iteration and remembering the history of congestion, until no
+// element is overused.
+//
+// Timing. Every route has an exact latency: Eedn programs fix each neuron's
+// firing cycle up front (its sources' cycles plus distance and room for
+// detours, so every input arrives in the same cycle and frames pipeline one
+// per cycle); TENNLab programs need delay x cycles-per-step per edge. The
+// search tracks the arrival with every delay at its minimum and how many new
+// weight/merge elements (TENNLab: also relays) the route has; a goal is taken
+// only if the remaining slack fits in their delays (1..D each). Relays of Eedn
+// programs keep delay 1 so that they stay shareable. o(x), the cycles from an
+// element's emission to the neuron's input, is fixed when an element is
+// created; later routes that join it must match it.
+//
+// NMC_DANNA_DEBUG=1 prints the overused elements and failed searches.
+
+#include <nmc/compiler/danna.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <numeric>
+#include <ostream>
+#include <queue>
+#include <random>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <nmc/error.hpp>
+
+namespace nmc::compiler {
+
+namespace {
+
+constexpr std::uint64_t tag_weight = 1ULL << 62, tag_sum = 2ULL << 62;
+constexpr int max_arrival = (1 << 24) - 1;
+constexpr float inf = std::numeric_limits<float>::infinity();
+
+std::uint64_t raw_key(std::uint32_t s, int a) { return (std::uint64_t{s} << 24) | static_cast<std::uint32_t>(a); }
+std::uint64_t weight_key(std::uint32_t d, int w) {
+  return tag_weight | (std::uint64_t{d} << 17) | static_cast<std::uint32_t>(w + 65536);
+}
+std::uint64_t sum_key(std::uint32_t d) { return tag_sum | d; }
+bool is_raw(std::uint64_t k) { return (k >> 62) == 0; }
+int raw_arrival(std::uint64_t k) { return static_cast<int>(k & max_arrival); }
+
+struct occupant {
+  std::uint64_t key = 0;
+  std::int32_t elem = -1;
+  std::int32_t parent = -1;  // raw: occupant it listens to (-1: the source neuron); weight/sum: net node index
+  std::int32_t refs = 0;
+  std::int32_t next = -1;
+  std::int32_t r = 0;        // weight element: o + d its raw inputs need
+};
+
+struct node {
+  std::int32_t elem = -1;
+  std::int32_t parent = -1;  // node listening to this one (-1: the neuron D)
+  std::int16_t weight = 1;
+  bool is_weight = false;
+  std::int32_t r = 0;
+  std::int32_t o = 0;
+  std::uint8_t delay = 1;
+  std::int32_t occ = -1;
+};
+
+struct net_route {
+  std::vector<node> nodes;
+  std::vector<std::pair<std::int32_t, std::int32_t>> raw_links;  // (weight node, raw element it listens to)
+  std::vector<std::int32_t> raw_refs;                             // occupants this net holds a reference on
+  std::vector<std::int32_t> edge_len;                             // synapse elements per routed edge
+  bool timing_ok = true;
+};
+
+struct fit_numbers {
+  std::int64_t neurons = 0, elements = 0;
+};
+
+class grid_router {
+public:
+  grid_router(const netlist& nl, const hw::danna_target& t, const danna_options& opts)
+      : nl_(nl), t_(t), opts_(opts), W_(t.width()), H_(t.height()), E_(static_cast<std::size_t>(W_) * H_) {
+    for (const auto& o : t.neighbours) dx_.push_back(o[0]), dy_.push_back(o[1]), reach_ = std::max({reach_, std::abs(o[0]), std::abs(o[1])});
+    in_edges_.resize(nl.neurons.size());
+    consumers_.resize(nl.neurons.size());
+    for (std::size_t e = 0; e < nl.edges.size(); ++e) {
+      in_edges_[nl.edges[e].to].push_back(static_cast<std::uint32_t>(e));
+      consumers_[nl.edges[e].from].push_back(nl.edges[e].to);
+    }
+    for (auto& c : consumers_) c.erase(std::unique(c.begin(), c.end()), c.end());
+  }
+
+  void place();
+  void route();
+  hw::dn_program emit(const std::string& target_text);
+
+private:
+  const netlist& nl_;
+  const hw::danna_target& t_;
+  danna_options opts_;
+  int W_, H_;
+  std::size_t E_;
+  std::vector<int> dx_, dy_;
+  int reach_ = 1;
+  int pitch_ = 0;
+  std::vector<std::vector<std::uint32_t>> in_edges_, consumers_;
+  std::vector<std::int32_t> neuron_at_, site_;
+  std::vector<std::int32_t> head_;
+  std::vector<occupant> pool_;
+  std::int32_t free_ = -1;
+  std::vector<std::uint8_t> nocc_;
+  std::vector<float> hist_;
+  std::vector<std::vector<std::int32_t>> raw_elems_;  // per source: elements that may hold its raw signal
+  std::vector<net_route> nets_;
+  std::vector<std::int32_t> emit_time_;  // frames: cycle (after the frame's injection) in which a neuron fires
+  std::vector<std::int32_t> time_of_;  // frames: cycle in which each neuron fires (after its frame's input)
+  float pres_fac_ = 0.5f;
+  std::uint32_t cycles_per_tick = 1;
+  int kcap = 6;
+  std::vector<std::uint32_t> stamp_;  // element -> generation of the net route that last took it
+  std::uint32_t gen_ = 0;  // new elements a search counts (each can absorb delay_max - delay_min cycles)
+  int iterations_ = 0;
+  std::int64_t first_overuse_ = 0;
+  // search scratch
+  std::vector<float> g_;
+  std::vector<std::int32_t> prev_, aval_;
+  std::vector<std::uint8_t> closed_;
+  std::vector<std::uint8_t> near_;  // element -> neurons it neighbours
+  std::vector<std::uint32_t> exit_owner_;  // element -> 1 + the neuron whose exit it is (0: none)
+  std::vector<std::int32_t> touched_;
+
+  int ex(std::int32_t e) const { return static_cast<int>(e % W_); }
+  int ey(std::int32_t e) const { return static_cast<int>(e / W_); }
+  int tile_of(std::int32_t e) const { return (ey(e) / t_.tile_h) * t_.tiles_x + ex(e) / t_.tile_w; }
+  int xc(std::int32_t a, std::int32_t b) const { return tile_of(a) == tile_of(b) ? 0 : t_.tile_crossing_cycles; }
+  int h(std::int32_t a, std::int32_t b) const {
+    return (std::max(std::abs(ex(a) - ex(b)), std::abs(ey(a) - ey(b))) + reach_ - 1) / reach_;
+  }
+  std::int32_t find(std::int32_t elem, std::uint64_t key) const {
+    for (auto o = head_[static_cast<std::size_t>(elem)]; o >= 0; o = pool_[static_cast<std::size_t>(o)].next)
+      if (pool_[static_cast<std::size_t>(o)].key == key) return o;
+    return -1;
+  }
+  std::int32_t add(std::int32_t elem, std::uint64_t key, std::int32_t parent, std::int32_t r) {
+    std::int32_t o;
+    if (free_ >= 0) {
+      o = free_;
+      free_ = pool_[static_cast<std::size_t>(o)].next;
+    } else {
+      o = static_cast<std::int32_t>(pool_.size());
+      pool_.emplace_back();
+    }
+    auto& oc = pool_[static_cast<std::size_t>(o)];
+    oc = {key, elem, parent, 1, head_[static_cast<std::size_t>(elem)], r};
+    head_[static_cast<std::size_t>(elem)] = o;
+    ++nocc_[static_cast<std::size_t>(elem)];
+    return o;
+  }
+  void release(std::int32_t o) {
+    auto& oc = pool_[static_cast<std::size_t>(o)];
+    if (--oc.refs > 0) return;
+    auto* p = &head_[static_cast<std::size_t>(oc.elem)];
+    while (*p != o) p = &pool_[static_cast<std::size_t>(*p)].next;
+    *p = oc.next;
+    --nocc_[static_cast<std::size_t>(oc.elem)];
+    oc.next = free_;
+    oc.key = ~0ULL;
+    free_ = o;
+  }
+  void ref_chain(std::int32_t o, net_route& n) {
+    for (; o >= 0; o = pool_[static_cast<std::size_t>(o)].parent) {
+      ++pool_[static_cast<std::size_t>(o)].refs;
+      n.raw_refs.push_back(o);
+    }
+  }
+  // True if `v` holds a weight or merge element of neuron d's own tree: a
+  // route of d never takes it over (it would sum into its own tree).
+  bool holds_net(std::int32_t v, std::uint32_t d) const {
+    for (auto o = head_[static_cast<std::size_t>(v)]; o >= 0; o = pool_[static_cast<std::size_t>(o)].next) {
+      const auto k = pool_[static_cast<std::size_t>(o)].key;
+      if ((k >> 62) == 1 && ((k >> 17) & 0xffffffffULL) == d) return true;
+      if ((k >> 62) == 2 && (k & 0xffffffffULL) == d) return true;
+    }
+    return false;
+  }
+  // Weight and merge elements next to another neuron crowd the exits of
+  // that neuron's relays: they cost a little more.
+  float crowd(std::int32_t v, std::int32_t de) const {
+    const int others = near_[static_cast<std::size_t>(v)] - (h(v, de) <= 1 && std::max(std::abs(ex(v) - ex(de)), std::abs(ey(v) - ey(de))) <= reach_ ? 1 : 0);
+    return others > 0 ? 1.5f : 0.0f;
+  }
+  float cost(std::int32_t v) const {
+    return (1.0f + hist_[static_cast<std::size_t>(v)]) * (1.0f + pres_fac_ * nocc_[static_cast<std::size_t>(v)]);
+  }
+  // Sharing a relay is free unless the element is overused: then every net
+  // that keeps it pays its share of the congestion (else nobody ever leaves).
+  float shared_cost(std::int32_t v) const {
+    const auto c = nocc_[static_cast<std::size_t>(v)];
+    return c > 1 ? (1.0f + hist_[static_cast<std::size_t>(v)]) * pres_fac_ * static_cast<float>(c - 1) : 0.0f;
+  }
+  void rip_up(std::uint32_t d);
+  bool route_net(std::uint32_t d, std::int32_t target, int margin);
+  bool route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t latency, int margin, net_route& n, int retry = 0);
+  [[noreturn]] void not_routable(const std::string& why);
+};
+
+void grid_router::place() {
+  const auto n = nl_.neurons.size();
+  // Room per neuron: its fan-in and fan-out in elements (weight and merge
+  // elements gather around a neuron, relays around its source).
+  const double deg = 1.0 + 1.25 * static_cast<double>(nl_.edges.size()) / static_cast<double>(std::max<std::size_t>(1, n));
+  const int want = std::max(3, static_cast<int>(std::ceil(std::sqrt(4.0 * deg))));
+  int p = 0, lx = 0, ly = 0;
+  for (int q = want + want / 2; q >= 3; --q) {  // a little more room when the grid has it
+    lx = (W_ - 1) / q + 1, ly = (H_ - 1) / q + 1;
+    if (static_cast<double>(lx) * ly >= 1.15 * static_cast<double>(n) + 4) {
+      p = q;
+      break;
+    }
+  }
+  if (p == 0) {
+    const std::int64_t needed = static_cast<std::int64_t>(n) * 12;
+    const int side = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(needed) / (t_.tile_w * t_.tile_h))));
+    throw fit_error(fmt::format("{}: {} neurons need at least {} elements (about 12 per neuron: a 3 x 3 site and its "
+                                "routes), but the {} x {} grid ({} tile{} of {} x {}) has {}",
+                                nl_.source.empty() ? nl_.model_name : nl_.source, n, needed, W_, H_, t_.tiles(),
+                                t_.tiles() == 1 ? "" : "s", t_.tile_w, t_.tile_h, t_.elements()),
+                    fmt::format("use a larger grid: --tiles {}x{} or more", side, side));
+  }
+  pitch_ = p;
+  // Use a square-ish block of the lattice just large enough, centred.
+  const int side = static_cast<int>(std::ceil(std::sqrt(1.3 * static_cast<double>(n)))) + 1;
+  const int bx = std::min(lx, side), by = std::min(ly, static_cast<int>((1.3 * static_cast<double>(n)) / bx) + 2);
+  const int byy = std::min(ly, by);
+  const int ox = (W_ - ((bx - 1) * p + 1)) / 2, oy = (H_ - ((byy - 1) * p + 1)) / 2;
+  neuron_at_.assign(E_, -1);
+  site_.assign(n, -1);
+  std::vector<std::int32_t> taken(static_cast<std::size_t>(bx) * byy, -1);
+  // Every layer spans the whole block at its feature-map position (a neuron
+  // of the next layer lands near its receptive field); the nearest free
+  // lattice site wins, layer by layer.
+  std::vector<std::uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0U);
+  std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    const auto& A = nl_.neurons[a];
+    const auto& B = nl_.neurons[b];
+    return std::tie(A.group, A.channel) < std::tie(B.group, B.channel);
+  });
+  for (auto i : order) {
+    const auto& nr = nl_.neurons[i];
+    const double tx = nl_.mode == hw::dn_mode::frames ? nr.fx * bx - 0.5 : static_cast<double>(i % static_cast<std::size_t>(bx));
+    const double ty = nl_.mode == hw::dn_mode::frames ? nr.fy * byy - 0.5 : static_cast<double>(i / static_cast<std::size_t>(bx));
+    const int cx = std::clamp(static_cast<int>(std::lround(tx)), 0, bx - 1), cy = std::clamp(static_cast<int>(std::lround(ty)), 0, byy - 1);
+    int found = -1;
+    for (int r = 0; found < 0 && r < std::max(bx, byy); ++r) {
+      double best_d = 1e30;
+      for (int yy = std::max(0, cy - r); yy <= std::min(byy - 1, cy + r); ++yy)
+        for (int xx = std::max(0, cx - r); xx <= std::min(bx - 1, cx + r); ++xx) {
+          if (std::max(std::abs(xx - cx), std::abs(yy - cy)) != r) continue;
+          if (taken[static_cast<std::size_t>(yy) * bx + xx] >= 0) continue;
+          const double dd = (xx - tx) * (xx - tx) + (yy - ty) * (yy - ty);
+          if (dd < best_d) best_d = dd, found = yy * bx + xx;
+        }
+    }
+    if (found < 0) throw internal_error("grid placement: no free site");
+    taken[static_cast<std::size_t>(found)] = static_cast<std::int32_t>(i);
+    const std::int32_t e = (oy + (found / bx) * p) * W_ + ox + (found % bx) * p;
+    site_[i] = e;
+    neuron_at_[static_cast<std::size_t>(e)] = static_cast<std::int32_t>(i);
+  }
+  // One exit per neuron that feeds others: a neighbour only its own relays
+  // may take, so that its merge tree and other routes never wall it in.
+  exit_owner_.assign(E_, 0);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (consumers_[i].empty()) continue;
+    for (std::size_t k = 0; k < dx_.size(); ++k) {
+      const int x = ex(site_[i]) + dx_[k], y = ey(site_[i]) + dy_[k];
+      if (x < 0 || y < 0 || x >= W_ || y >= H_) continue;
+      const auto v = static_cast<std::size_t>(y * W_ + x);
+      if (neuron_at_[v] >= 0 || exit_owner_[v] != 0) continue;
+      exit_owner_[v] = i + 1;
+      break;
+    }
+  }
+  // Elements a neuron can be heard from: its outgoing relays need one of them.
+  near_.assign(E_, 0);
+  for (std::uint32_t i = 0; i < n; ++i)
+    for (std::size_t k = 0; k < dx_.size(); ++k) {
+      const int x = ex(site_[i]) + dx_[k], y = ey(site_[i]) + dy_[k];
+      if (x >= 0 && y >= 0 && x < W_ && y < H_) ++near_[static_cast<std::size_t>(y * W_ + x)];
+    }
+}
+
+void grid_router::rip_up(std::uint32_t d) {
+  auto& n = nets_[d];
+  for (auto o : n.raw_refs) release(o);
+  for (const auto& x : n.nodes) release(x.occ);
+  n = net_route{};
+}
+
+void grid_router::not_routable(const std::string& why) {
+  if (std::getenv("NMC_DANNA_DEBUG")) {
+    for (std::size_t v = 0; v < E_; ++v) {
+      if (nocc_[v] < 2) continue;
+      fmt::print(stderr, "overused ({}, {}):", v % W_, v / W_);
+      for (auto o = head_[v]; o >= 0; o = pool_[static_cast<std::size_t>(o)].next) {
+        const auto k = pool_[static_cast<std::size_t>(o)].key;
+        fmt::print(stderr, " [{} {} {} refs {}]", k >> 62, (k >> 24) & 0xffffffffffULL, k & 0xffffff, pool_[static_cast<std::size_t>(o)].refs);
+      }
+      fmt::print(stderr, "\n   held by nets:");
+      for (std::size_t d = 0; d < nets_.size(); ++d)
+        for (auto o : nets_[d].raw_refs)
+          if (pool_[static_cast<std::size_t>(o)].elem == static_cast<std::int32_t>(v)) fmt::print(stderr, " {}(ok {})", d, nets_[d].timing_ok);
+      fmt::print(stderr, "\n");
+    }
+  }
+  // The worst congested region: the tile-sized window with the most overused elements.
+  const int win = std::min({15, W_, H_});
+  std::int64_t best = -1;
+  int bx = 0, by = 0;
+  for (int y = 0; y + win <= H_; y += std::max(1, win / 2))
+    for (int x = 0; x + win <= W_; x += std::max(1, win / 2)) {
+      std::int64_t over = 0;
+      for (int yy = y; yy < y + win; ++yy)
+        for (int xx = x; xx < x + win; ++xx) over += std::max(0, nocc_[static_cast<std::size_t>(yy * W_ + xx)] - 1);
+      if (over > best) best = over, bx = x, by = y;
+    }
+  std::int64_t used = 0;
+  for (auto c : nocc_) used += c > 0;
+  throw fit_error(fmt::format("{}: {}; {} neurons and {} routing elements in use of {} ({} x {}); worst congested "
+                              "region: {} overused elements in x {}..{}, y {}..{}",
+                              nl_.source.empty() ? nl_.model_name : nl_.source, why, nl_.neurons.size(), used,
+                              t_.elements(), W_, H_, best, bx, bx + win - 1, by, by + win - 1),
+                  fmt::format("use a larger grid (--tiles {}x{} or a larger --grid), or a smaller network",
+                              t_.tiles_x * 2, t_.tiles_y * 2));
+}
+
+bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t latency, int margin, net_route& n,
+                             int retry) {
+  const auto& ed = nl_.edges[edge];
+  const std::uint32_t s = ed.from;
+  const std::int32_t se = site_[s], de = site_[d];
+  const int w = ed.weight;
+  const int spread = t_.delay_max_cycles - t_.delay_min_cycles;  // extra cycles one element can add
+  const int kc = kcap;
+  const bool frames_mode = nl_.mode == hw::dn_mode::frames;
+  const int xmin = std::max(0, std::min(ex(se), ex(de)) - margin), xmax = std::min(W_ - 1, std::max(ex(se), ex(de)) + margin);
+  const int ymin = std::max(0, std::min(ey(se), ey(de)) - margin), ymax = std::min(H_ - 1, std::max(ey(se), ey(de)) + margin);
+  for (auto i : touched_) g_[static_cast<std::size_t>(i)] = inf, closed_[static_cast<std::size_t>(i)] = 0;
+  touched_.clear();
+  auto sid = [&](std::int32_t e, int ph, int k) { return (e * 2 + ph) * (kc + 1) + k; };
+  using item = std::pair<float, std::int32_t>;
+  std::priority_queue<item, std::vector<item>, std::greater<>> pq;
+  auto relax = [&](std::int32_t state, std::int32_t elem, float g, std::int32_t from, std::int32_t a) {
+    if (a + h(elem, de) + 1 > latency) return;  // cannot arrive in time any more
+    const auto st = static_cast<std::size_t>(state);
+    // A state is final once expanded: the heuristic is not consistent
+    // (shared relays cost nothing), and a later, cheaper arrival with another
+    // time would no longer match the states already expanded from it.
+    if (g >= g_[st] || closed_[st]) return;
+    if (g_[st] == inf) touched_.push_back(state);
+    g_[st] = g;
+    prev_[st] = from;
+    aval_[st] = a;
+    pq.push({g + static_cast<float>(h(elem, de)), state});
+  };
+  relax(sid(se, 0, 0), se, 0.0f, -1, 0);
+  auto& seeds = raw_elems_[s];
+  std::size_t keep = 0;
+  for (auto u : seeds) {
+    bool any = false;
+    for (auto o = head_[static_cast<std::size_t>(u)]; o >= 0; o = pool_[static_cast<std::size_t>(o)].next) {
+      const auto key = pool_[static_cast<std::size_t>(o)].key;
+      if (!is_raw(key) || (key >> 24) != s) continue;
+      any = true;
+      if (ex(u) < xmin || ex(u) > xmax || ey(u) < ymin || ey(u) > ymax) continue;
+      relax(sid(u, 0, 0), u, shared_cost(u), -1, raw_arrival(key));
+    }
+    if (any) seeds[keep++] = u;
+  }
+  seeds.resize(keep);
+
+  float best = inf;
+  std::int32_t best_state = -1, best_kind = -1, best_elem = -1, best_slack = 0;  // kind 0: D, 1: join merge, 2: join weight
+  int dbg_early = 0, dbg_late = 0;
+  auto goal = [&](float g, std::int32_t state, int kind, std::int32_t elem, int slack, int k) {
+    dbg_late += slack < 0;
+    dbg_early += slack > spread * k;
+    if (slack < 0 || slack > spread * k || g >= best) return;
+    best = g, best_state = state, best_kind = kind, best_elem = elem, best_slack = slack;
+  };
+  while (!pq.empty()) {
+    const auto [f, state] = pq.top();
+    pq.pop();
+    if (f >= best) break;
+    const auto st = static_cast<std::size_t>(state);
+    const float g = g_[st];
+    const std::int32_t u = state / (kc + 1) / 2;
+    const bool weighted = (state / (kc + 1)) % 2;
+    const int k = state % (kc + 1);
+    if (closed_[st]) continue;  // stale
+    closed_[st] = 1;
+    const int a = aval_[st];
+    const int k1 = std::min(k + 1, kc);
+    const int ux = ex(u), uy = ey(u);
+    for (std::size_t q = 0; q < dx_.size(); ++q) {
+      const int vx = ux + dx_[q], vy = uy + dy_[q];
+      if (vx < xmin || vx > xmax || vy < ymin || vy > ymax) continue;
+      const std::int32_t v = vy * W_ + vx;
+      const int x = xc(u, v);
+      if (!weighted) {
+        if (neuron_at_[static_cast<std::size_t>(v)] >= 0) continue;
+        const auto wo = find(v, weight_key(d, w));
+        if (wo >= 0) {
+          goal(g + 0.01f, state, 2, v, latency - pool_[static_cast<std::size_t>(wo)].r - x - a, k);
+          continue;  // an element holds one weight signal of this neuron
+        }
+        if (a + x + 1 < max_arrival && find(v, raw_key(s, a + x + 1)) >= 0) {
+          relax(sid(v, 0, 0), v, g + shared_cost(v), state, a + x + 1);  // share an existing relay
+          continue;
+        }
+        if (stamp_[static_cast<std::size_t>(v)] == gen_) continue;  // this neuron's routes use it already
+        const auto owner = exit_owner_[static_cast<std::size_t>(v)];
+        if (owner != 0 && owner != s + 1) continue;  // another neuron's exit
+        // Relays keep delay 1 (k unchanged) so that they stay shareable;
+        // weight and merge elements absorb the slack.
+        // (TENNLab programs: relays may absorb slack too, their edges' latencies differ anyway.)
+        relax(sid(v, 0, frames_mode ? 0 : k1), v, g + cost(v), state, a + x + 1);
+        if (owner == 0) relax(sid(v, 1, frames_mode ? 1 : k1), v, g + cost(v) + crowd(v, de), state, a + x + 1);
+      } else {
+        if (v == de) {
+          goal(g, state, 0, v, latency - a - 1 - x, k);
+          continue;
+        }
+        if (neuron_at_[static_cast<std::size_t>(v)] >= 0) continue;
+        if (const auto so = find(v, sum_key(d)); so >= 0) {
+          goal(g + 0.01f, state, 1, v, latency - pool_[static_cast<std::size_t>(so)].r - x - a, k);
+          continue;
+        }
+        if (holds_net(v, d) || stamp_[static_cast<std::size_t>(v)] == gen_ || exit_owner_[static_cast<std::size_t>(v)] != 0) continue;
+        relax(sid(v, 1, k1), v, g + cost(v) + crowd(v, de), state, a + x + 1);
+      }
+    }
+  }
+  if (best_state < 0) {
+    if (std::getenv("NMC_DANNA_DEBUG")) {
+      fmt::print(stderr, "edge {} ({} -> {}) at ({}, {}) -> ({}, {}): no route with latency {} (rejected goals: {} early, {} late)\n",
+                 edge, s, d, ex(se), ey(se), ex(de), ey(de), latency, dbg_early, dbg_late);
+    }
+    return false;
+  }
+  struct step {
+    std::int32_t elem;
+    bool weighted;
+    bool fresh;  // a new element (k > 0), else the seed or a shared relay
+    int a;       // arrival with every delay at its minimum
+    int delay = 1;
+  };
+  std::vector<step> path;
+  for (auto st = best_state; st >= 0; st = prev_[static_cast<std::size_t>(st)]) {
+    const std::int32_t el = st / (kc + 1) / 2;
+    const bool wt = ((st / (kc + 1)) % 2) != 0;
+    const int av = aval_[static_cast<std::size_t>(st)];
+    path.push_back({el, wt, wt || (el != se && find(el, raw_key(s, av)) < 0), av});
+  }
+  std::reverse(path.begin(), path.end());
+  // A path may pass an element twice (as a relay, then as a weight element):
+  // make that element dear and search again.
+  {
+    std::vector<std::int32_t> elems;
+    for (const auto& p : path) elems.push_back(p.elem);
+    if (best_kind != 0) elems.push_back(best_elem);
+    std::sort(elems.begin(), elems.end());
+    const auto dup = std::adjacent_find(elems.begin(), elems.end());
+    if (dup != elems.end()) {
+      if (retry >= 40) {
+        if (std::getenv("NMC_DANNA_DEBUG")) fmt::print(stderr, "edge {} ({} -> {}): every route passes ({}, {}) twice\n", edge, s, d, ex(*dup), ey(*dup));
+        return false;
+      }
+      hist_[static_cast<std::size_t>(*dup)] += 4.0f;
+      return route_edge(d, edge, latency, margin, n, retry + 1);
+    }
+  }
+  // The slack goes to the new elements nearest the neuron first (weight and
+  // merge elements are private; relays keep delay 1 and stay shareable).
+  int slack = best_slack;
+  for (auto it = path.rbegin(); it != path.rend() && (frames_mode ? it->weighted : it->fresh) && slack > 0; ++it) {
+    const int extra = std::min(slack, spread);
+    it->delay += extra;
+    slack -= extra;
+  }
+  if (slack != 0) throw internal_error(fmt::format("grid router: {} cycles of slack left on edge {}", slack, edge));
+  // Commit from the source end.
+  std::int32_t raw_occ = -1;
+  std::int32_t raw_elem = se;
+  int a = 0;
+  std::size_t first_node = n.nodes.size();
+  int length = 0;
+  std::int32_t prev_elem = se;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const auto& p = path[i];
+    if (!p.weighted) {
+      if (i == 0 && p.elem == se) continue;
+      int na;
+      std::int32_t o = -1;
+      if (!p.fresh) {
+        // find the raw occupant of s at this element with the expected arrival
+        o = find(p.elem, raw_key(s, p.a));
+        if (o < 0) throw internal_error("grid router: a shared relay vanished");
+        na = raw_arrival(pool_[static_cast<std::size_t>(o)].key);
+        ref_chain(o, n);
+      } else {
+        na = a + xc(prev_elem, p.elem) + p.delay;
+        o = find(p.elem, raw_key(s, na));
+        if (o >= 0) {
+          ref_chain(o, n);  // padding made it coincide with an existing relay of the same signal
+        } else {
+          o = add(p.elem, raw_key(s, na), raw_occ, 0);
+          n.raw_refs.push_back(o);
+          raw_elems_[s].push_back(p.elem);
+        }
+        ++length;
+      }
+      raw_occ = o;
+      raw_elem = p.elem;
+      a = na;
+      prev_elem = p.elem;
+    } else {
+      node x;
+      x.elem = p.elem;
+      x.delay = static_cast<std::uint8_t>(p.delay);
+      x.is_weight = n.nodes.size() == first_node;
+      x.weight = static_cast<std::int16_t>(x.is_weight ? w : 1);
+      if (!x.is_weight) n.nodes.back().parent = static_cast<std::int32_t>(n.nodes.size());
+      else n.raw_links.push_back({static_cast<std::int32_t>(n.nodes.size()), raw_elem});
+      n.nodes.push_back(x);
+      ++length;
+      prev_elem = p.elem;
+    }
+  }
+  // Offsets o (cycles from emission to the neuron's input), from the neuron end.
+  if (best_kind == 2) {
+    const auto wo = find(best_elem, weight_key(d, w));
+    const auto& wn = n.nodes[static_cast<std::size_t>(pool_[static_cast<std::size_t>(wo)].parent)];
+    if (a + xc(raw_elem, best_elem) + wn.r != latency) throw internal_error("grid router: weight join off time");
+    n.raw_links.push_back({pool_[static_cast<std::size_t>(wo)].parent, raw_elem});
+    ++length;
+  } else {
+    std::int32_t o_last;
+    const std::int32_t last = static_cast<std::int32_t>(n.nodes.size()) - 1;
+    if (best_kind == 1) {
+      const auto so = find(best_elem, sum_key(d));
+      n.nodes.back().parent = pool_[static_cast<std::size_t>(so)].parent;
+      o_last = pool_[static_cast<std::size_t>(so)].r + xc(n.nodes.back().elem, best_elem);
+    } else {
+      n.nodes.back().parent = -1;
+      o_last = 1 + xc(n.nodes.back().elem, de);
+    }
+    std::int32_t o = o_last;
+    for (auto i = last; i >= static_cast<std::int32_t>(first_node); --i) {
+      auto& x = n.nodes[static_cast<std::size_t>(i)];
+      x.o = o;
+      x.r = o + x.delay;  // weight: o + d its raw inputs need; merge: o + d its children share
+      if (i > static_cast<std::int32_t>(first_node)) o = x.r + xc(n.nodes[static_cast<std::size_t>(i - 1)].elem, x.elem);
+    }
+    const auto& wn = n.nodes[first_node];
+    if (a + xc(raw_elem, wn.elem) + wn.r != latency) {
+      throw internal_error(fmt::format("grid router: edge {} arrives at {} instead of {}", edge,
+                                       a + xc(raw_elem, wn.elem) + wn.r, latency));
+    }
+    for (auto i = static_cast<std::int32_t>(first_node); i <= last; ++i) {
+      auto& x = n.nodes[static_cast<std::size_t>(i)];
+      x.occ = add(x.elem, x.is_weight ? weight_key(d, w) : sum_key(d), i, x.r);
+    }
+  }
+  for (const auto& p : path) stamp_[static_cast<std::size_t>(p.elem)] = gen_;
+  n.edge_len.push_back(length);
+  return true;
+}
+
+bool grid_router::route_net(std::uint32_t d, std::int32_t target, int margin) {
+  auto& n = nets_[d];
+  const bool frames = nl_.mode == hw::dn_mode::frames;
+  ++gen_;
+  for (auto e : in_edges_[d]) {
+    const auto& ed = nl_.edges[e];
+    const std::int32_t latency = frames ? target - emit_time_[ed.from] : ed.delay * static_cast<std::int32_t>(cycles_per_tick);
+    if (!route_edge(d, e, latency, margin, n)) return false;
+  }
+  if (frames) emit_time_[d] = target;
+  return true;
+}
+
+void grid_router::route() {
+  const auto nn = nl_.neurons.size();
+  const bool frames = nl_.mode == hw::dn_mode::frames;
+  for (std::size_t e = 0; e < nl_.edges.size(); ++e) {
+    const auto& ed = nl_.edges[e];
+    if (ed.weight < t_.weight_min || ed.weight > t_.weight_max || ed.weight == 0) {
+      auto name = [&](std::uint32_t i) { return nl_.neurons[i].name.empty() ? fmt::format("neuron {}", i) : nl_.neurons[i].name; };
+      throw fit_error(fmt::format("{}: edge {} -> {} has weight {}, the grid's synapses take {}..{} (not 0)",
+                                  nl_.source, name(ed.from), name(ed.to), ed.weight, t_.weight_min, t_.weight_max),
+                      "scale the network's weights into the synapse range");
+    }
+  }
+  // Spikes mode: cycles per network step so that the longest edge's route fits its delay.
+  if (!frames) {
+    std::int64_t k = 1;
+    for (const auto& ed : nl_.edges)
+      k = std::max<std::int64_t>(k, (2 * h(site_[ed.from], site_[ed.to]) + 4 + ed.delay - 1) / ed.delay);
+    cycles_per_tick = static_cast<std::uint32_t>(k);
+  }
+  // TENNLab delays can be long (up to 15 steps x cycles per step): allow
+  // longer private chains to absorb them.
+  kcap = frames ? 6 : 16;
+  for (int restart = 0;; ++restart) {
+    head_.assign(E_, -1);
+    pool_.clear();
+    free_ = -1;
+    nocc_.assign(E_, 0);
+    hist_.assign(E_, 0.0f);
+    g_.assign(E_ * 2 * static_cast<std::size_t>(kcap + 1), inf);
+    prev_.assign(E_ * 2 * static_cast<std::size_t>(kcap + 1), -1);
+    aval_.assign(E_ * 2 * static_cast<std::size_t>(kcap + 1), 0);
+    closed_.assign(E_ * 2 * static_cast<std::size_t>(kcap + 1), 0);
+    touched_.clear();
+    if (frames && restart == 0) {
+      // Each neuron's firing cycle: its sources' cycles plus the distance and
+      // room for detours (neurons are numbered in topological order).
+      time_of_.assign(nn, 0);
+      for (std::uint32_t dd = 0; dd < nn; ++dd) {
+        for (auto e : in_edges_[dd]) {
+          const auto sr = nl_.edges[e].from;
+          const int dist = h(site_[sr], site_[dd]);
+          time_of_[dd] = std::max(time_of_[dd], time_of_[sr] + dist + 2 + dist / 3 + 3);
+        }
+      }
+    }
+    raw_elems_.assign(nn, {});
+    stamp_.assign(E_, 0);
+    gen_ = 0;
+    nets_.assign(nn, {});
+    emit_time_.assign(nn, 0);
+    pres_fac_ = 0.5f;
+    std::vector<bool> dirty(nn, true);
+    // Net order: as numbered first, then seeded shuffles on restarts.
+    std::vector<std::uint32_t> order(nn);
+    std::iota(order.begin(), order.end(), 0U);
+    if (restart > 0) {
+      std::mt19937_64 rng(opts_.seed * 7919 + static_cast<std::uint64_t>(restart));
+      std::shuffle(order.begin(), order.end(), rng);
+    }
+    std::uint32_t timing_failed = ~0U;
+    bool converged = false;
+    for (iterations_ = 1; iterations_ <= opts_.max_iterations; ++iterations_) {
+      timing_failed = ~0U;
+      for (const std::uint32_t d : order) {
+        if (!dirty[d]) continue;
+        dirty[d] = false;
+        rip_up(d);
+        if (in_edges_[d].empty()) {
+          emit_time_[d] = 0;
+          continue;
+        }
+        bool ok = false;
+        if (frames) {
+          // Layer-synchronous: every neuron of a layer fires in the layer's
+          // cycle, so rerouting one neuron never moves the times of others.
+          for (int attempt = 0; !ok && attempt < 4; ++attempt) {
+            rip_up(d);
+            ok = route_net(d, time_of_[d], 6 + 6 * attempt);
+            if (!ok) {
+              // later: more room, and every consumer after it moves too
+              time_of_[d] += 3;
+              for (auto c : consumers_[d]) {
+                for (auto e2 : in_edges_[c]) {
+                  const auto sr = nl_.edges[e2].from;
+                  const int dist = h(site_[sr], site_[c]);
+                  time_of_[c] = std::max(time_of_[c], time_of_[sr] + dist + 2 + dist / 3 + 3);
+                }
+                dirty[c] = true;
+              }
+            }
+          }
+        } else {
+          for (int attempt = 0; !ok && attempt < 3; ++attempt) {
+            rip_up(d);
+            ok = route_net(d, 0, 6 + 8 * attempt);
+          }
+        }
+        if (!ok) {
+          nets_[d].timing_ok = false;
+          timing_failed = d;
+        }
+      }
+      std::int64_t over = 0;
+      for (std::size_t v = 0; v < E_; ++v) {
+        if (nocc_[v] > 1) {
+          over += nocc_[v] - 1;
+          hist_[v] += 1.0f * static_cast<float>(nocc_[v] - 1);
+        }
+      }
+      if (iterations_ == 1) first_overuse_ = over;
+      if (opts_.log) *opts_.log << fmt::format("danna: routing iteration {}: {} overused elements\n", iterations_, over);
+      if (over == 0 && timing_failed == ~0U) {
+        converged = true;
+        break;
+      }
+      if (over == 0) break;
+      pres_fac_ *= 1.6f;
+      for (std::uint32_t d = 0; d < nn; ++d) {
+        if (!nets_[d].timing_ok) dirty[d] = true;
+        for (const auto& x : nets_[d].nodes)
+          if (nocc_[static_cast<std::size_t>(x.elem)] > 1) dirty[d] = true;
+        if (dirty[d]) continue;
+        for (auto o : nets_[d].raw_refs)
+          if (nocc_[static_cast<std::size_t>(pool_[static_cast<std::size_t>(o)].elem)] > 1) {
+            dirty[d] = true;
+            break;
+          }
+      }
+    }
+    if (converged) return;
+    if (frames && restart < 3) continue;  // again in another net order (negotiation can get stuck)
+    if (!frames && restart < 4 && timing_failed == ~0U) {
+      cycles_per_tick += (cycles_per_tick + 1) / 2;  // more cycles per step: room for detours
+      continue;
+    }
+    if (timing_failed != ~0U) {
+      const auto& nr = nl_.neurons[timing_failed];
+      not_routable(fmt::format("the inputs of neuron {}{} (layer '{}') cannot be routed with delays of {}..{} cycles "
+                               "that balance them",
+                               timing_failed, nr.name.empty() ? "" : " (" + nr.name + ")",
+                               nr.group < nl_.groups.size() ? nl_.groups[nr.group] : "-", t_.delay_min_cycles,
+                               t_.delay_max_cycles));
+    }
+    not_routable(fmt::format("routing did not converge in {} PathFinder iterations", opts_.max_iterations));
+  }
+}
+
+hw::dn_program grid_router::emit(const std::string& target_text) {
+  hw::dn_program p;
+  p.mode = nl_.mode;
+  p.model_hash = nl_.model_hash;
+  p.model_name = nl_.model_name;
+  p.model_text = nl_.model_text;
+  p.target_text = target_text;
+  p.target = t_;
+  p.image_channels = nl_.image_channels;
+  p.image_height = nl_.image_height;
+  p.image_width = nl_.image_width;
+  p.thermometer = nl_.thermometer;
+  p.classes = nl_.classes;
+  p.cycles_per_tick = nl_.mode == hw::dn_mode::frames ? 1 : cycles_per_tick;
+  p.layers = nl_.groups;
+  if (p.layers.empty()) p.layers.push_back("network");
+  auto listen_bit = [&](std::int32_t listener, std::int32_t heard) -> std::uint16_t {
+    const int ddx = ex(heard) - ex(listener), ddy = ey(heard) - ey(listener);
+    for (std::size_t k = 0; k < dx_.size(); ++k)
+      if (dx_[k] == ddx && dy_[k] == ddy) return static_cast<std::uint16_t>(1U << k);
+    throw internal_error(fmt::format("grid compiler: element ({}, {}) cannot listen to ({}, {})", ex(listener),
+                                     ey(listener), ex(heard), ey(heard)));
+  };
+  std::vector<hw::dn_element> cfg(E_);
+  std::vector<bool> used(E_, false);
+  const std::int64_t vmax = t_.value_max();
+  std::int64_t relays = 0, weights = 0, merges = 0, crossings = 0;
+  auto link = [&](std::int32_t listener, std::int32_t heard) {
+    cfg[static_cast<std::size_t>(listener)].listen |= listen_bit(listener, heard);
+    crossings += tile_of(listener) != tile_of(heard);
+  };
+  for (std::uint32_t i = 0; i < nl_.neurons.size(); ++i) {
+    const auto& nr = nl_.neurons[i];
+    const auto e = static_cast<std::size_t>(site_[i]);
+    used[e] = true;
+    auto& c = cfg[e];
+    c.kind = hw::element_kind::neuron;
+    if (nr.threshold < -t_.threshold_max() - 1 || nr.threshold > t_.threshold_max()) {
+      throw fit_error(fmt::format("{}: neuron {}{} has threshold {}, outside the grid's {}-bit range", nl_.source, i,
+                                  nr.name.empty() ? "" : " (" + nr.name + ")", nr.threshold, t_.threshold_bits),
+                      "use smaller thresholds, or a grid description with more threshold bits");
+    }
+    c.threshold = nr.threshold;
+    c.charge_min = std::max<std::int32_t>(nr.charge_min, -t_.charge_max() - 1);
+    c.leak = nr.leak;
+    c.layer = nr.group;
+  }
+  for (std::uint32_t d = 0; d < nets_.size(); ++d) {
+    const auto& n = nets_[d];
+    std::vector<std::int64_t> bound(n.nodes.size(), 0);
+    for (const auto& [node, raw] : n.raw_links) bound[static_cast<std::size_t>(node)] += std::abs(n.nodes[static_cast<std::size_t>(node)].weight);
+    for (std::size_t i = 0; i < n.nodes.size(); ++i) {
+      const auto& x = n.nodes[i];
+      const auto e = static_cast<std::size_t>(x.elem);
+      used[e] = true;
+      auto& c = cfg[e];
+      c.kind = hw::element_kind::synapse;
+      c.weight = x.weight;
+      c.delay = x.delay;
+      c.layer = nl_.neurons[d].group;
+      (x.is_weight ? weights : merges) += 1;
+      if (x.parent >= 0) link(n.nodes[static_cast<std::size_t>(x.parent)].elem, x.elem);
+      else link(site_[d], x.elem);
+    }
+    for (const auto& [node, raw] : n.raw_links) link(n.nodes[static_cast<std::size_t>(node)].elem, raw);
+    // value range: bounds of partial sums, children before parents (repeat until stable; trees are shallow)
+    bool changed = true;
+    std::vector<std::int64_t> total = bound;
+    while (changed) {
+      changed = false;
+      std::vector<std::int64_t> next = bound;
+      for (std::size_t i = 0; i < n.nodes.size(); ++i)
+        if (n.nodes[i].parent >= 0) next[static_cast<std::size_t>(n.nodes[i].parent)] += total[i];
+      if (next != total) total = next, changed = true;
+    }
+    for (std::size_t i = 0; i < n.nodes.size(); ++i) {
+      if (total[i] > vmax) {
+        throw fit_error(fmt::format("{}: a merge into neuron {} can carry {}, beyond the grid's {}-bit values", nl_.source,
+                                    d, total[i], t_.value_bits),
+                        "use a grid description with wider values, or smaller weights");
+      }
+    }
+  }
+  for (std::size_t v = 0; v < E_; ++v) {
+    for (auto o = head_[v]; o >= 0; o = pool_[static_cast<std::size_t>(o)].next) {
+      const auto& oc = pool_[static_cast<std::size_t>(o)];
+      if (!is_raw(oc.key)) continue;
+      const auto s = static_cast<std::uint32_t>(oc.key >> 24);
+      const std::int32_t pe = oc.parent < 0 ? site_[s] : pool_[static_cast<std::size_t>(oc.parent)].elem;
+      const int pa = oc.parent < 0 ? 0 : raw_arrival(pool_[static_cast<std::size_t>(oc.parent)].key);
+      auto& c = cfg[v];
+      used[v] = true;
+      c.kind = hw::element_kind::synapse;
+      c.weight = 1;
+      c.delay = static_cast<std::uint8_t>(raw_arrival(oc.key) - pa - xc(pe, static_cast<std::int32_t>(v)));
+      c.layer = nl_.neurons[s].group;
+      link(static_cast<std::int32_t>(v), pe);
+      ++relays;
+    }
+  }
+  std::vector<std::int32_t> index(E_, -1);
+  for (std::size_t v = 0; v < E_; ++v) {
+    if (!used[v]) continue;
+    cfg[v].x = static_cast<std::uint32_t>(v % static_cast<std::size_t>(W_));
+    cfg[v].y = static_cast<std::uint32_t>(v / static_cast<std::size_t>(W_));
+    index[v] = static_cast<std::int32_t>(p.elements.size());
+    p.elements.push_back(cfg[v]);
+  }
+  for (auto i : nl_.inputs) p.inputs.push_back({static_cast<std::uint32_t>(index[static_cast<std::size_t>(site_[i])]), -1, 0});
+  std::int32_t latency = 0;
+  for (std::size_t k = 0; k < nl_.outputs.size(); ++k) {
+    const auto o = nl_.outputs[k];
+    const std::int32_t off = nl_.mode == hw::dn_mode::frames ? emit_time_[o] : 0;
+    latency = std::max(latency, off);
+    p.outputs.push_back({static_cast<std::uint32_t>(index[static_cast<std::size_t>(site_[o])]),
+                         k < nl_.output_class.size() ? nl_.output_class[k] : static_cast<std::int32_t>(k), off});
+  }
+  p.latency_cycles = static_cast<std::uint32_t>(latency);
+  std::int64_t len_sum = 0, len_max = 0, routed = 0;
+  for (const auto& n : nets_)
+    for (auto l : n.edge_len) len_sum += l, len_max = std::max<std::int64_t>(len_max, l), ++routed;
+  const auto ne = static_cast<std::int64_t>(nl_.neurons.size());
+  nlohmann::ordered_json j;
+  j["grid_width"] = W_;
+  j["grid_height"] = H_;
+  j["tiles_x"] = t_.tiles_x;
+  j["tiles_y"] = t_.tiles_y;
+  j["elements_available"] = t_.elements();
+  j["elements_used"] = static_cast<std::int64_t>(p.elements.size());
+  j["neuron_elements"] = ne;
+  j["relay_elements"] = relays;
+  j["weight_elements"] = weights;
+  j["merge_elements"] = merges;
+  j["utilisation"] = static_cast<double>(p.elements.size()) / static_cast<double>(t_.elements());
+  j["placement_pitch"] = pitch_;
+  j["edges"] = routed;
+  j["mean_route_length"] = routed ? static_cast<double>(len_sum) / static_cast<double>(routed) : 0.0;
+  j["max_route_length"] = len_max;
+  j["pathfinder_iterations"] = iterations_;
+  j["first_iteration_overused_elements"] = first_overuse_;
+  j["tile_crossing_links"] = crossings;
+  j["latency_cycles"] = p.latency_cycles;
+  j["cycles_per_tick"] = p.cycles_per_tick;
+  p.report_json = j.dump();
+  return p;
+}
+
+}  // namespace
+
+hw::dn_program compile_danna(const netlist& nl, const hw::danna_target& target, const std::string& target_text,
+                             const danna_options& opts) {
+  for (const auto& e : nl.edges) {
+    if (e.from >= nl.neurons.size() || e.to >= nl.neurons.size()) throw internal_error("netlist edge out of range");
+  }
+  grid_router r(nl, target, opts);
+  r.place();
+  r.route();
+  auto p = r.emit(target_text);
+  hw::verify_program(p, true);
+  return p;
+}
+
+}  // namespace nmc::compiler

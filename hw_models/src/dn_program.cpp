@@ -1,0 +1,193 @@
+#include <nmc/hw/dn_program.hpp>
+
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include <nmc/error.hpp>
+#include <nmc/files.hpp>
+
+#include "bytes.hpp"
+
+namespace nmc::hw {
+
+namespace {
+
+constexpr char magic[8] = {'N', 'M', 'C', 'D', 'N', 'P', 'R', 'G'};
+constexpr std::size_t header_size = 8 + 4 + 8 + 8;
+const char* const hint = "recompile the model with 'nmc compile --target danna'";
+
+void put_ports(detail::byte_writer& w, const std::vector<dn_port>& v) {
+  w.put<std::uint64_t>(v.size());
+  for (const auto& p : v) w.put(p.element), w.put(p.cls), w.put(p.offset);
+}
+
+std::vector<dn_port> get_ports(detail::byte_reader& r, std::size_t limit, const std::string& source) {
+  const auto n = r.get<std::uint64_t>();
+  if (n > limit) throw model_error(fmt::format("{}: corrupt program: {} ports", source, n), hint);
+  std::vector<dn_port> v(n);
+  for (auto& p : v) p.element = r.get<std::uint32_t>(), p.cls = r.get<std::int32_t>(), p.offset = r.get<std::int32_t>();
+  return v;
+}
+
+}  // namespace
+
+bool is_dn_program(const std::string& first_bytes) {
+  return first_bytes.size() >= 8 && first_bytes.compare(0, 8, std::string(magic, 8)) == 0;
+}
+
+std::string serialize(const dn_program& p) {
+  detail::byte_writer w;
+  w.put(p.mode);
+  w.put(p.model_hash);
+  w.put_string(p.model_name);
+  w.put_string(p.model_text);
+  w.put_string(p.target_text);
+  w.put(p.image_channels), w.put(p.image_height), w.put(p.image_width);
+  w.put_vector(p.thermometer);
+  w.put(p.classes), w.put(p.cycles_per_tick), w.put(p.latency_cycles);
+  put_ports(w, p.inputs);
+  put_ports(w, p.outputs);
+  w.put<std::uint64_t>(p.layers.size());
+  for (const auto& l : p.layers) w.put_string(l);
+  w.put_string(p.report_json);
+  w.put<std::uint64_t>(p.elements.size());
+  for (const auto& e : p.elements) {
+    w.put(e.x), w.put(e.y), w.put(e.kind), w.put(e.listen), w.put(e.weight), w.put(e.delay);
+    w.put(e.threshold), w.put(e.charge_min), w.put(e.leak), w.put(e.layer);
+  }
+  const std::string payload = std::move(w.bytes());
+  detail::byte_writer h;
+  h.bytes().append(magic, 8);
+  h.put(dn_program_version);
+  h.put<std::uint64_t>(payload.size());
+  h.put(fnv1a64(payload));
+  return h.bytes() + payload;
+}
+
+dn_program deserialize_dn(const std::string& bytes, const std::string& source) {
+  if (!is_dn_program(bytes)) {
+    throw model_error(fmt::format("{}: not an nmc grid program (bad magic)", source),
+                      "pass a file written by 'nmc compile --target danna'");
+  }
+  if (bytes.size() < header_size) {
+    throw model_error(fmt::format("{}: truncated program: {} bytes, the header alone is {}", source, bytes.size(),
+                                  header_size), hint);
+  }
+  detail::byte_reader hr(bytes, source);
+  hr.get<std::uint64_t>();
+  const auto version = hr.get<std::uint32_t>();
+  if (version != dn_program_version) {
+    throw model_error(fmt::format("{}: grid program format version {}, this nmc reads version {}", source, version,
+                                  dn_program_version), hint);
+  }
+  const auto size = hr.get<std::uint64_t>();
+  const auto checksum = hr.get<std::uint64_t>();
+  if (bytes.size() - header_size != size) {
+    throw model_error(fmt::format("{}: truncated program: the header declares {} bytes of payload, the file holds {}",
+                                  source, size, bytes.size() - header_size), hint);
+  }
+  const std::string payload = bytes.substr(header_size);
+  if (fnv1a64(payload) != checksum) throw model_error(fmt::format("{}: corrupt program: checksum mismatch", source), hint);
+  detail::byte_reader r(payload, source);
+  dn_program p;
+  p.mode = r.get<dn_mode>();
+  p.model_hash = r.get<std::uint64_t>();
+  p.model_name = r.get_string();
+  p.model_text = r.get_string();
+  p.target_text = r.get_string();
+  p.image_channels = r.get<std::uint32_t>();
+  p.image_height = r.get<std::uint32_t>();
+  p.image_width = r.get<std::uint32_t>();
+  p.thermometer = r.get_vector<std::int32_t>();
+  p.classes = r.get<std::uint32_t>();
+  p.cycles_per_tick = r.get<std::uint32_t>();
+  p.latency_cycles = r.get<std::uint32_t>();
+  p.inputs = get_ports(r, payload.size(), source);
+  p.outputs = get_ports(r, payload.size(), source);
+  const auto nl = r.get<std::uint64_t>();
+  if (nl > payload.size()) throw model_error(fmt::format("{}: corrupt program: {} layers", source, nl), hint);
+  p.layers.resize(nl);
+  for (auto& l : p.layers) l = r.get_string();
+  p.report_json = r.get_string();
+  const auto ne = r.get<std::uint64_t>();
+  if (ne > payload.size()) throw model_error(fmt::format("{}: corrupt program: {} elements", source, ne), hint);
+  p.elements.resize(ne);
+  for (auto& e : p.elements) {
+    e.x = r.get<std::uint32_t>();
+    e.y = r.get<std::uint32_t>();
+    e.kind = r.get<element_kind>();
+    e.listen = r.get<std::uint16_t>();
+    e.weight = r.get<std::int16_t>();
+    e.delay = r.get<std::uint8_t>();
+    e.threshold = r.get<std::int32_t>();
+    e.charge_min = r.get<std::int32_t>();
+    e.leak = r.get<leak_kind>();
+    e.layer = r.get<std::uint32_t>();
+  }
+  if (!r.at_end()) {
+    throw model_error(fmt::format("{}: corrupt program: {} unread bytes at the end", source,
+                                  payload.size() - r.position()), hint);
+  }
+  p.target = parse_danna(p.target_text, source + " (embedded grid description)");
+  verify_program(p, false);
+  return p;
+}
+
+void verify_program(const dn_program& p, bool compiled) {
+  auto fail = [&](const std::string& what) {
+    if (compiled) throw internal_error("grid program verifier: " + what);
+    throw model_error("invalid grid program: " + what, hint);
+  };
+  const auto& t = p.target;
+  if (static_cast<int>(p.mode) > 1) fail("unknown mode");
+  if (p.cycles_per_tick < 1) fail("cycles per tick must be at least 1");
+  std::unordered_set<std::uint64_t> sites;
+  const auto nb = t.neighbours.size();
+  for (std::size_t i = 0; i < p.elements.size(); ++i) {
+    const auto& e = p.elements[i];
+    const auto where = fmt::format("element {} at ({}, {})", i, e.x, e.y);
+    if (e.x >= static_cast<std::uint32_t>(t.width()) || e.y >= static_cast<std::uint32_t>(t.height())) {
+      fail(fmt::format("{} is outside the {} x {} grid", where, t.width(), t.height()));
+    }
+    if (!sites.insert((std::uint64_t{e.y} << 32) | e.x).second) fail(where + ": position used twice");
+    if (nb < 16 && (e.listen >> nb) != 0) fail(fmt::format("{}: listens to neighbour {} of {}", where, 15, nb));
+    if (e.layer >= p.layers.size()) fail(fmt::format("{}: layer {} of {}", where, e.layer, p.layers.size()));
+    if (e.kind == element_kind::synapse) {
+      if (e.weight < t.weight_min || e.weight > t.weight_max) {
+        fail(fmt::format("{}: weight {} outside {}..{}", where, e.weight, t.weight_min, t.weight_max));
+      }
+      if (e.delay < t.delay_min_cycles || e.delay > t.delay_max_cycles) {
+        fail(fmt::format("{}: delay {} outside {}..{}", where, e.delay, t.delay_min_cycles, t.delay_max_cycles));
+      }
+    } else if (e.kind == element_kind::neuron) {
+      if (e.threshold < -t.threshold_max() - 1 || e.threshold > t.threshold_max()) {
+        fail(fmt::format("{}: threshold {} outside the {}-bit range", where, e.threshold, t.threshold_bits));
+      }
+      if (e.charge_min > 0 || e.charge_min < -t.charge_max() - 1) fail(fmt::format("{}: charge floor {}", where, e.charge_min));
+      if (static_cast<int>(e.leak) > 1) fail(where + ": unknown leak mode");
+    } else {
+      fail(where + ": unknown element kind");
+    }
+  }
+  for (const auto* ports : {&p.inputs, &p.outputs}) {
+    for (const auto& port : *ports) {
+      if (port.element >= p.elements.size() || p.elements[port.element].kind != element_kind::neuron) {
+        fail(fmt::format("port on element {} which is not a neuron of the program", port.element));
+      }
+      if (port.cls < -1 || (ports == &p.outputs && p.mode == dn_mode::frames && port.cls >= static_cast<std::int32_t>(p.classes))) {
+        fail(fmt::format("output port class {} of {}", port.cls, p.classes));
+      }
+    }
+  }
+  if (p.mode == dn_mode::frames) {
+    const std::size_t bits = static_cast<std::size_t>(p.image_channels) * p.thermometer.size() * p.image_height * p.image_width;
+    if (p.inputs.size() != bits) fail(fmt::format("{} input ports for {} encoded input bits", p.inputs.size(), bits));
+  }
+}
+
+void write_program(const std::filesystem::path& path, const dn_program& p) { atomic_write(path, serialize(p)); }
+
+dn_program read_dn_program(const std::filesystem::path& path) { return deserialize_dn(read_file(path), path.string()); }
+
+}  // namespace nmc::hw

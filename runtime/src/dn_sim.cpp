@@ -1,0 +1,312 @@
+#include <nmc/runtime/dn_sim.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include <nmc/error.hpp>
+#include <nmc/runtime/dataset.hpp>
+#include <nmc/runtime/parallel.hpp>
+
+namespace nmc::runtime {
+
+namespace {
+constexpr int ring = 16;
+}
+
+struct dn_simulator::impl {
+  const hw::dn_program& p;
+  int threads;
+  std::size_t n = 0;
+  int depth = 2;  // output history slots
+  std::vector<std::uint32_t> src_begin, src;
+  std::vector<std::uint8_t> src_lat;
+  std::vector<std::uint8_t> is_neuron, delay, layer;
+  std::vector<std::int32_t> weight, threshold, cmin;
+  std::vector<std::uint8_t> reset;
+  std::int32_t cmax = 0, vmax = 0;
+  std::vector<std::int32_t> charge, inj, rings;
+  std::vector<std::int32_t> out;  // depth x n
+  std::int64_t t = 0;
+  std::unique_ptr<worker_team> team;  // threads > 1 only
+  std::vector<std::vector<event_counts>> counts;  // per worker, per layer
+  mutable std::vector<event_counts> summed;
+  std::vector<std::uint32_t> input_elem;
+
+  impl(const hw::dn_program& prog, int th) : p(prog), threads(std::max(1, th)) {
+    const auto& tg = p.target;
+    n = p.elements.size();
+    depth = tg.tile_crossing_cycles + 2;
+    std::vector<std::int64_t> at(static_cast<std::size_t>(tg.elements()), -1);
+    for (std::size_t i = 0; i < n; ++i)
+      at[static_cast<std::size_t>(p.elements[i].y) * static_cast<std::size_t>(tg.width()) + p.elements[i].x] = static_cast<std::int64_t>(i);
+    auto tile = [&](std::uint32_t x, std::uint32_t y) {
+      return (y / static_cast<std::uint32_t>(tg.tile_h)) * static_cast<std::uint32_t>(tg.tiles_x) + x / static_cast<std::uint32_t>(tg.tile_w);
+    };
+    src_begin.push_back(0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& e = p.elements[i];
+      for (std::size_t k = 0; k < tg.neighbours.size(); ++k) {
+        if (!((e.listen >> k) & 1)) continue;
+        const std::int64_t x = static_cast<std::int64_t>(e.x) + tg.neighbours[k][0], y = static_cast<std::int64_t>(e.y) + tg.neighbours[k][1];
+        if (x < 0 || y < 0 || x >= tg.width() || y >= tg.height()) continue;  // listens to nothing there
+        const auto j = at[static_cast<std::size_t>(y * tg.width() + x)];
+        if (j < 0) continue;  // an unused element emits nothing
+        src.push_back(static_cast<std::uint32_t>(j));
+        src_lat.push_back(static_cast<std::uint8_t>(tile(e.x, e.y) != tile(static_cast<std::uint32_t>(x), static_cast<std::uint32_t>(y)) ? tg.tile_crossing_cycles : 0));
+      }
+      src_begin.push_back(static_cast<std::uint32_t>(src.size()));
+      is_neuron.push_back(e.kind == hw::element_kind::neuron);
+      delay.push_back(e.delay);
+      layer.push_back(static_cast<std::uint8_t>(std::min<std::uint32_t>(e.layer, 255)));
+      weight.push_back(e.weight);
+      threshold.push_back(e.threshold);
+      cmin.push_back(e.charge_min);
+      reset.push_back(e.leak == hw::leak_kind::reset);
+    }
+    cmax = tg.charge_max();
+    vmax = tg.value_max();
+    charge.assign(n, 0);
+    inj.assign(n, 0);
+    rings.assign(n * ring, 0);
+    out.assign(static_cast<std::size_t>(depth) * n, 0);
+    if (threads > 1) team = std::make_unique<worker_team>(threads);
+    counts.assign(static_cast<std::size_t>(threads), std::vector<event_counts>(std::max<std::size_t>(1, std::min<std::size_t>(p.layers.size(), 256))));
+    for (const auto& port : p.inputs) input_elem.push_back(port.element);
+  }
+
+  void run_range(std::size_t b, std::size_t e, int worker) {
+    auto& cnt = counts[static_cast<std::size_t>(worker)];
+    const auto slot = static_cast<std::size_t>(t % depth);
+    std::int32_t* cur = out.data() + slot * n;
+    for (std::size_t i = b; i < e; ++i) {
+      std::int64_t in = inj[i];
+      inj[i] = 0;
+      std::int64_t hops = 0, crossings = 0;
+      for (auto k = src_begin[i]; k < src_begin[i + 1]; ++k) {
+        const auto s = static_cast<std::size_t>(((t - 1 - src_lat[k]) % depth + depth) % depth);
+        const std::int32_t v = out[s * n + src[k]];
+        if (v != 0) {
+          in += v;
+          ++hops;
+          crossings += src_lat[k] != 0;
+        }
+      }
+      auto& c = cnt[layer[i] < cnt.size() ? layer[i] : 0];
+      c.hops += hops;
+      c.chip_crossings += crossings;
+      if (is_neuron[i]) {
+        std::int64_t q = charge[i];
+        if (in != 0) {
+          ++c.neuron_updates;
+          q = std::clamp<std::int64_t>(q + in, cmin[i], cmax);
+        }
+        const bool fire = q >= threshold[i];
+        cur[i] = fire;
+        c.spikes += fire;
+        charge[i] = (fire || reset[i]) ? 0 : static_cast<std::int32_t>(q);
+      } else {
+        std::int32_t* r = rings.data() + i * ring;
+        if (in != 0) ++c.synaptic_events;
+        r[(t + delay[i] - 1) % ring] = static_cast<std::int32_t>(std::clamp<std::int64_t>(in * weight[i], -vmax - 1, vmax));
+        cur[i] = r[t % ring];
+      }
+    }
+  }
+
+  void step() {
+    if (threads == 1 || n < 2048) {
+      run_range(0, n, 0);
+    } else {
+      auto body = [&](std::size_t begin, std::size_t end, int w) { run_range(begin, end, w); };
+      team->for_chunks(n, 2048, body);
+    }
+    ++t;
+  }
+};
+
+dn_simulator::dn_simulator(const hw::dn_program& program, int threads)
+    : impl_(std::make_unique<impl>(program, threads)) {}
+dn_simulator::~dn_simulator() = default;
+
+void dn_simulator::inject(std::uint32_t port, std::int32_t value) { impl_->inj[impl_->input_elem[port]] += value; }
+void dn_simulator::step() { impl_->step(); }
+std::int64_t dn_simulator::cycle() const { return impl_->t; }
+bool dn_simulator::fired(std::uint32_t element) const {
+  const auto slot = static_cast<std::size_t>((impl_->t - 1) % impl_->depth);
+  return impl_->is_neuron[element] && impl_->out[slot * impl_->n + element] != 0;
+}
+std::int32_t dn_simulator::charge(std::uint32_t element) const { return impl_->charge[element]; }
+std::size_t dn_simulator::elements() const { return impl_->n; }
+
+const std::vector<event_counts>& dn_simulator::counts_per_layer() const {
+  auto& s = impl_->summed;
+  s.assign(impl_->counts[0].size(), {});
+  for (const auto& w : impl_->counts)
+    for (std::size_t l = 0; l < w.size(); ++l) s[l] += w[l];
+  return s;
+}
+
+event_counts dn_simulator::totals() const {
+  event_counts t;
+  for (const auto& c : counts_per_layer()) t += c;
+  return t;
+}
+
+frame_results run_dn_frames(const hw::dn_program& p, const dataset& data, int threads,
+                            const std::function<bool(std::size_t)>& on_progress) {
+  if (p.mode != hw::dn_mode::frames) {
+    throw usage_error("this grid program was compiled from a TENNLab network: it takes input spikes, not a dataset",
+                      "use 'nmc simulate PROGRAM --spikes-in FILE'");
+  }
+  if (static_cast<std::uint32_t>(data.channels) != p.image_channels || static_cast<std::uint32_t>(data.height) != p.image_height ||
+      static_cast<std::uint32_t>(data.width) != p.image_width) {
+    throw data_error(fmt::format("{} frames are {}x{}x{}, the program's input expects {}x{}x{}", data.name, data.channels,
+                                 data.height, data.width, p.image_channels, p.image_height, p.image_width),
+                     "use a program compiled for this dataset");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  dn_simulator sim(p, threads);
+  const auto levels = p.thermometer.size();
+  const std::size_t hw = static_cast<std::size_t>(p.image_height) * p.image_width;
+  const std::size_t bits = p.inputs.size();
+  frame_results r;
+  r.frames = data.frames;
+  r.classes = static_cast<int>(p.classes);
+  const auto classes = static_cast<std::size_t>(p.classes);
+  r.counts.assign(r.frames * classes, 0);
+  const auto frames = static_cast<std::int64_t>(r.frames);
+  const std::int64_t total = frames + p.latency_cycles + 1;
+  std::vector<std::uint32_t> out_elem;
+  for (const auto& o : p.outputs) out_elem.push_back(o.element);
+  std::size_t completed = 0;
+  for (std::int64_t c = 0; c < total; ++c) {
+    if (c < frames) {
+      const auto px = data.frame(static_cast<std::size_t>(c));
+      for (std::uint32_t bit = 0; bit < bits; ++bit) {
+        const std::size_t plane = bit / hw, pixel = bit % hw;
+        if (px[plane / levels * hw + pixel] >= p.thermometer[plane % levels]) sim.inject(bit);
+      }
+    }
+    sim.step();
+    for (std::size_t k = 0; k < out_elem.size(); ++k) {
+      const auto& o = p.outputs[k];
+      const std::int64_t f = c - o.offset;
+      if (f >= 0 && f < frames && o.cls >= 0 && sim.fired(out_elem[k])) ++r.counts[static_cast<std::size_t>(f) * classes + static_cast<std::size_t>(o.cls)];
+    }
+    completed = static_cast<std::size_t>(std::clamp<std::int64_t>(c + 1 - p.latency_cycles, 0, frames));
+    if (on_progress && (c % 64 == 63 || c + 1 == total) && !on_progress(completed)) {
+      r.frames = completed;
+      r.counts.resize(r.frames * classes);
+      r.partial = true;
+      break;
+    }
+  }
+  r.ticks = sim.cycle();
+  r.predicted.resize(r.frames);
+  for (std::size_t f = 0; f < r.frames; ++f) {
+    const auto* cc = r.counts.data() + f * classes;
+    r.predicted[f] = static_cast<std::int32_t>(std::max_element(cc, cc + classes) - cc);
+  }
+  r.per_layer = sim.counts_per_layer();
+  r.totals = sim.totals();
+  for (auto& l : r.per_layer) (void)l;
+  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+std::vector<input_spike> parse_spike_file(const std::string& text, const std::string& source, std::size_t inputs) {
+  std::vector<input_spike> v;
+  std::istringstream in(text);
+  std::string line;
+  int ln = 0;
+  while (std::getline(in, line)) {
+    ++ln;
+    if (const auto h = line.find('#'); h != std::string::npos) line.resize(h);
+    std::istringstream ls(line);
+    long long tick = 0, id = 0, value = 1;
+    if (!(ls >> tick)) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      throw data_error(fmt::format("{}:{}: expected 'tick input [value]', got '{}'", source, ln, line));
+    }
+    if (!(ls >> id)) throw data_error(fmt::format("{}:{}: missing the input id after tick {}", source, ln, tick));
+    if (!(ls >> value)) value = 1;
+    std::string rest;
+    if (ls >> rest) throw data_error(fmt::format("{}:{}: unexpected '{}' after 'tick input value'", source, ln, rest));
+    if (tick < 0 || tick > (1LL << 40)) throw data_error(fmt::format("{}:{}: tick {} is outside 0..2^40", source, ln, tick));
+    if (id < 0 || static_cast<std::size_t>(id) >= inputs) {
+      throw data_error(fmt::format("{}:{}: input {} does not exist: the network has {} input{}", source, ln, id, inputs,
+                                   inputs == 1 ? "" : "s"), "input ids are positions in the network's \"Inputs\" list");
+    }
+    if (value < -32768 || value > 32767) throw data_error(fmt::format("{}:{}: value {} is outside -32768..32767", source, ln, value));
+    v.push_back({tick, static_cast<std::uint32_t>(id), static_cast<std::int32_t>(value)});
+  }
+  std::stable_sort(v.begin(), v.end(), [](const input_spike& a, const input_spike& b) { return a.tick < b.tick; });
+  return v;
+}
+
+spike_results run_dn_spikes(const hw::dn_program& p, const std::vector<input_spike>& unsorted, std::int64_t ticks,
+                            int threads) {
+  std::vector<input_spike> spikes = unsorted;
+  std::stable_sort(spikes.begin(), spikes.end(), [](const input_spike& a, const input_spike& b) { return a.tick < b.tick; });
+  dn_simulator sim(p, threads);
+  const std::int64_t k = p.cycles_per_tick;
+  spike_results r;
+  r.ticks = ticks;
+  r.counts.assign(p.outputs.size(), 0);
+  r.fire_ticks.assign(p.outputs.size(), {});
+  std::size_t next = 0;
+  for (std::int64_t c = 0; c < ticks * k; ++c) {
+    if (c % k == 0) {
+      for (; next < spikes.size() && spikes[next].tick == c / k; ++next) {
+        if (spikes[next].input >= p.inputs.size()) throw data_error(fmt::format("input {} does not exist", spikes[next].input));
+        sim.inject(spikes[next].input, spikes[next].value);
+      }
+      while (next < spikes.size() && spikes[next].tick < c / k) ++next;
+    }
+    sim.step();
+    for (std::size_t o = 0; o < p.outputs.size(); ++o) {
+      if (sim.fired(p.outputs[o].element)) {
+        ++r.counts[o];
+        r.fire_ticks[o].push_back(c / k);
+      }
+    }
+  }
+  r.cycles = sim.cycle();
+  r.per_layer = sim.counts_per_layer();
+  r.totals = sim.totals();
+  return r;
+}
+
+energy_report dn_energy(const hw::dn_program& p, const std::vector<event_counts>& per_layer, std::int64_t cycles,
+                        std::size_t frames) {
+  const auto& t = p.target;
+  energy_report e;
+  e.tick_ms = t.cycle_ns * 1e-6;
+  e.seconds = static_cast<double>(cycles) * t.cycle_ns * 1e-9;
+  e.static_uj = t.static_per_element_cycle_pj * static_cast<double>(t.elements()) * static_cast<double>(cycles) * 1e-6;
+  for (std::size_t l = 0; l < per_layer.size(); ++l) {
+    const auto& c = per_layer[l];
+    const double pj = static_cast<double>(c.synaptic_events) * t.synapse_activation_pj +
+                      static_cast<double>(c.neuron_updates) * t.neuron_accumulate_pj +
+                      static_cast<double>(c.spikes) * t.fire_pj + static_cast<double>(c.hops) * t.hop_pj +
+                      static_cast<double>(c.chip_crossings) * t.tile_crossing_pj;
+    e.layers.push_back({l < p.layers.size() ? p.layers[l] : fmt::format("layer {}", l), pj * 1e-6, c});
+    e.dynamic_uj += pj * 1e-6;
+  }
+  e.total_uj = e.static_uj + e.dynamic_uj;
+  e.per_frame_uj = frames ? e.total_uj / static_cast<double>(frames) : 0.0;
+  e.power_mw = e.seconds > 0 ? e.total_uj / e.seconds * 1e-3 : 0.0;
+  e.hardware_fps = p.mode == hw::dn_mode::frames ? 1e9 / t.cycle_ns : 1e9 / (t.cycle_ns * p.cycles_per_tick);
+  e.counted = fmt::format(
+      "static {} pJ per element per cycle over all {} elements x cycles of {} ns; synapse activations x {} pJ; neuron "
+      "accumulates x {} pJ; fires x {} pJ; non-zero values over links x {} pJ; tile crossings x {} pJ (all assumptions)",
+      t.static_per_element_cycle_pj, t.elements(), t.cycle_ns, t.synapse_activation_pj, t.neuron_accumulate_pj,
+      t.fire_pj, t.hop_pj, t.tile_crossing_pj);
+  e.not_counted = "encoding frames and delivering input from the host; configuration; the host; clock tree and I/O pads";
+  return e;
+}
+
+}  // namespace nmc::runtime

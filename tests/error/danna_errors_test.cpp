@@ -1,0 +1,137 @@
+// Diagnostics of the grid target: each asserts the error type and that the
+// message names the thing, the numbers and a way out.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include <nmc/compiler/danna.hpp>
+#include <nmc/compiler/netlist.hpp>
+#include <nmc/convert/tennlab.hpp>
+#include <nmc/convert/yaml_model.hpp>
+#include <nmc/error.hpp>
+#include <nmc/files.hpp>
+#include <nmc/hw/danna.hpp>
+
+#include "common/run_nmc.hpp"
+#include "common/temp_dir.hpp"
+
+using namespace nmc;
+
+namespace {
+
+const char* const model_yaml = R"(format: nmc-model/1
+name: small
+layers:
+  - {name: input, type: input, shape: [1, 6, 6], levels: [80, 170]}
+  - name: conv
+    type: conv2d
+    out_channels: 2
+    kernel: 3
+    padding: 1
+    stride: 2
+    weights: "+0-+-0+0+-+0-0+-0+ 0+-0+-+0-+0-+0-+0-"
+  - {name: act, type: threshold, threshold: [1, 0], sign: [1, -1]}
+  - {name: pool, type: max_pool, kernel: 2, stride: 1}
+  - {name: flat, type: flatten}
+  - name: fc
+    type: dense
+    out_features: 4
+    weights: "+-+0-+0+ -+0+-0+- ++--0+-0 0-+-+0+-"
+  - {name: act2, type: threshold, threshold: [1, 0, 2, -1], sign: [1, 1, 1, -1]}
+  - {name: out, type: output, classes: 2, class_of: [0, 1, 0, 1]}
+)";
+
+hw::dn_program compile_on(int w, int h) {
+  const auto net = convert::parse_yaml_model(model_yaml, "small.yaml");
+  const auto text = hw::with_geometry(read_file(hw::default_danna_path()), "danna.yaml", w, h, 1, 1);
+  return compiler::compile_danna(compiler::netlist_from_model(net, convert::to_yaml(net)), hw::parse_danna(text, "danna.yaml"),
+                                 text, {});
+}
+
+const std::string props = R"("Properties": {"node_properties": [{"name": "Threshold", "index": 0}],
+  "edge_properties": [{"name": "Weight", "index": 0}, {"name": "Delay", "index": 1}]})";
+
+std::string net(const std::string& nodes, const std::string& edges, const std::string& extra = "") {
+  return "{" + props + ", \"Nodes\": [" + nodes + "], \"Edges\": [" + edges + "], \"Inputs\": [0], \"Outputs\": [1]" + extra + "}";
+}
+
+const std::string two_nodes = R"({"id": 0, "values": [1]}, {"id": 1, "values": [2]})";
+
+}  // namespace
+
+TEST_CASE("error: danna grid too small for the neurons") {
+  CHECK_THROWS_WITH_AS(compile_on(24, 24),
+                       doctest::Contains("102 neurons need at least 1224 elements (about 12 per neuron"), fit_error);
+  try {
+    compile_on(24, 24);
+  } catch (const fit_error& e) {
+    CHECK(std::string(e.what()).find("24 x 24 grid") != std::string::npos);
+    CHECK(e.hint().find("--tiles") != std::string::npos);
+  }
+}
+
+TEST_CASE("error: danna grid too small to route: the worst congested region and a suggestion") {
+  try {
+    compile_on(44, 44);
+    FAIL("44 x 44 should not route");
+  } catch (const fit_error& e) {
+    const std::string what = e.what();
+    CHECK(what.find("routing did not converge") != std::string::npos);
+    CHECK(what.find("worst congested region") != std::string::npos);
+    CHECK(what.find("of 1936 (44 x 44)") != std::string::npos);
+    CHECK(e.hint().find("larger grid") != std::string::npos);
+  }
+}
+
+TEST_CASE("error: danna compile that does not fit exits 1 and writes nothing") {
+  test::temp_dir dir;
+  const auto m = dir / "small.yaml";
+  atomic_write(m, std::string(model_yaml));
+  const auto out = dir / "p.dn";
+  const auto r = test::run_nmc(fmt::format("compile {} --target danna --grid 24x24 -o {}", m.string(), out.string()));
+  CHECK(r.code == 1);
+  CHECK(r.out.find("fit error") != std::string::npos);
+  CHECK(!std::filesystem::exists(out));
+  const auto u = test::run_nmc(fmt::format("compile {} --target danna --grid 24 -o {}", m.string(), out.string()));
+  CHECK(u.code == 2);
+}
+
+TEST_CASE("error: tennlab invalid JSON names the file and the position") {
+  CHECK_THROWS_WITH_AS(convert::parse_tennlab("{\"Nodes\": [", "n.json"), doctest::Contains("n.json: not valid JSON"),
+                       model_error);
+  CHECK_THROWS_WITH_AS(convert::parse_tennlab("{\"Nodes\": []}", "n.json"), doctest::Contains("lacks \"Properties\""),
+                       model_error);
+}
+
+TEST_CASE("error: tennlab edge to a node that does not exist") {
+  CHECK_THROWS_WITH_AS(convert::parse_tennlab(net(two_nodes, R"({"from": 0, "to": 7, "values": [1, 1]})"), "n.json"),
+                       doctest::Contains("edge #0 of \"Edges\": \"to\" names node 7, which does not exist"), model_error);
+}
+
+TEST_CASE("error: tennlab delay below 1 and non-integer values") {
+  CHECK_THROWS_WITH_AS(convert::parse_tennlab(net(two_nodes, R"({"from": 0, "to": 1, "values": [1, 0]})"), "n.json"),
+                       doctest::Contains("edge 0 -> 1: delay 0 is below 1"), model_error);
+  CHECK_THROWS_WITH_AS(convert::parse_tennlab(net(two_nodes, R"({"from": 0, "to": 1, "values": [0.5, 1]})"), "n.json"),
+                       doctest::Contains("edge 0 -> 1: weight 0.5 is not an integer"), model_error);
+  CHECK_THROWS_WITH_AS(convert::parse_tennlab(net(R"({"id": 0, "values": [1]}, {"id": 1, "values": []})", ""), "n.json"),
+                       doctest::Contains("node 1: \"values\" has 0 entries, threshold is at index 0"), model_error);
+}
+
+TEST_CASE("error: tennlab duplicate node ids, unknown inputs, unsupported settings") {
+  CHECK_THROWS_WITH_AS(convert::parse_tennlab(net(R"({"id": 0, "values": [1]}, {"id": 0, "values": [1]})", ""), "n.json"),
+                       doctest::Contains("node 0: id used twice"), model_error);
+  CHECK_THROWS_WITH_AS(convert::parse_tennlab("{" + props + R"(, "Nodes": [{"id": 0, "values": [1]}], "Edges": [], "Inputs": [3], "Outputs": []})", "n.json"),
+                       doctest::Contains("\"Inputs\" names node 3"), model_error);
+  CHECK_THROWS_WITH_AS(
+      convert::parse_tennlab(net(two_nodes, "", R"(, "Associated_Data": {"proc_params": {"leak_mode": "sometimes"}})"), "n.json"),
+      doctest::Contains("leak_mode 'sometimes'"), model_error);
+}
+
+TEST_CASE("error: tennlab weight outside the grid's synapse range") {
+  const auto nl = convert::parse_tennlab(net(two_nodes, R"({"from": 0, "to": 1, "values": [300, 1]})"), "n.json");
+  const auto text = read_file(hw::default_danna_path());
+  CHECK_THROWS_WITH_AS(compiler::compile_danna(nl, hw::parse_danna(text, "d.yaml"), text, {}),
+                       doctest::Contains("edge node 0 -> node 1 has weight 300, the grid's synapses take -128..127"), fit_error);
+}

@@ -2,6 +2,7 @@
 // error becomes a message on stderr and an exit code (0 ok, 1 user error,
 // 2 usage, 3 internal error).
 
+#include <csignal>
 #include <exception>
 #include <iostream>
 
@@ -9,8 +10,29 @@
 #include <fmt/format.h>
 
 #include <nmc/error.hpp>
+#include <nmc/files.hpp>
 
 #include "commands.hpp"
+
+namespace {
+
+// Ctrl-C, kill or a closed terminal end nmc without unwinding: remove the
+// temporary files of outputs not yet written, then die of the signal as
+// before. (During a simulation Ctrl-C is caught instead, for a partial report.)
+extern "C" void on_fatal_signal(int sig) {
+  nmc::remove_pending_outputs();
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+void install_signal_cleanup() {
+  struct sigaction sa {};
+  sa.sa_handler = on_fatal_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace nmc;
@@ -22,6 +44,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 #endif
+  install_signal_cleanup();
   CLI::App app{"nmc: compile Eedn networks for TrueNorth-style chips and DANNA-style grids, "
                "and simulate them"};
   app.name("nmc");

@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
 # Builds nmc with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 # and runs the whole test suite under them, the nmc executable included.
-#
-# ThreadSanitizer is not run: Debian's libtbb is not instrumented, so TSan
-# cannot see TBB's fork/join synchronisation and reports every hand-over of
-# a task (and the task bodies on either side of it) as a race.
+# ThreadSanitizer runs separately (scripts/tsan.sh) on a build without TBB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="${NMC_JOBS:-2}"

@@ -63,7 +63,9 @@ public:
     const auto n = get<std::uint64_t>();
     if (n > (data_.size() - pos_) / sizeof(T)) truncated(n * sizeof(T));
     std::vector<T> v(n);
-    if (n) std::memcpy(v.data(), data_.data() + pos_, n * sizeof(T));  // memcpy from/to null is UB even for 0 bytes
+    // An empty vector's data() may be null, which memcpy must not get even
+    // for 0 bytes (UBSan: nonnull; found by fuzz_program).
+    if (n > 0) std::memcpy(v.data(), data_.data() + pos_, n * sizeof(T));
     pos_ += n * sizeof(T);
     return v;
   }

@@ -1,10 +1,13 @@
 #include <nmc/files.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <fmt/std.h>
@@ -14,6 +17,45 @@
 namespace nmc {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Temporary files of open atomic_files, in fixed storage a signal handler can
+// read: a slot is filled before its file is created and emptied after the
+// file is renamed or removed. `claimed` hands slots out, `ready` tells the
+// handler the path is complete. Past the last slot a file is not covered.
+struct pending_slot {
+  std::atomic<bool> claimed{false}, ready{false};
+  char path[4096] = {};
+};
+pending_slot pending[64];
+
+int register_pending(const fs::path& tmp) {
+  const std::string& s = tmp.native();
+  if (s.size() >= sizeof pending[0].path) return -1;
+  for (int i = 0; i < static_cast<int>(std::size(pending)); ++i) {
+    bool expected = false;
+    if (pending[i].claimed.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+      std::memcpy(pending[i].path, s.c_str(), s.size() + 1);
+      pending[i].ready.store(true, std::memory_order_release);
+      return i;
+    }
+  }
+  return -1;
+}
+
+void unregister_pending(int slot) {
+  if (slot < 0) return;
+  pending[slot].ready.store(false, std::memory_order_release);
+  pending[slot].claimed.store(false, std::memory_order_release);
+}
+
+}  // namespace
+
+void remove_pending_outputs() noexcept {
+  for (auto& p : pending)
+    if (p.ready.load(std::memory_order_acquire)) ::unlink(p.path);
+}
 
 std::string read_file(const fs::path& path) {
   std::error_code ec;
@@ -52,8 +94,10 @@ atomic_file::atomic_file(const fs::path& path)
   // A unique sibling name so the rename stays on one filesystem (atomic on POSIX).
   std::random_device rd;
   tmp_ = dir / fmt::format(".{}.tmp-{:08x}", path_.filename().string(), rd());
+  slot_ = register_pending(tmp_);
   out_ = std::make_unique<std::ofstream>(tmp_, std::ios::binary | std::ios::trunc);
   if (!*out_) {
+    unregister_pending(slot_);
     throw io_error(fmt::format("{}: cannot write in {}: {}", path.string(), dir.string(), std::strerror(errno)),
                    "check that the directory is writable, or choose another output path");
   }
@@ -64,6 +108,7 @@ atomic_file::~atomic_file() {
   out_.reset();
   std::error_code ec;
   fs::remove(tmp_, ec);
+  unregister_pending(slot_);
 }
 
 std::ostream& atomic_file::stream() {
@@ -88,6 +133,7 @@ void atomic_file::commit() {
   fs::rename(tmp_, path_, ec);
   if (ec) throw io_error(fmt::format("{}: cannot replace file: {}", shown_, ec.message()));
   committed_ = true;
+  unregister_pending(slot_);
 }
 
 void atomic_write(const fs::path& path, const std::function<void(std::ostream&)>& write) {

@@ -5,7 +5,11 @@
 // killing nmc), and runs fail late on damaged data.
 #include <doctest/doctest.h>
 
+#include <csignal>
+#include <cstdlib>
 #include <map>
+
+#include <sys/wait.h>
 
 #include <nmc/files.hpp>
 
@@ -152,4 +156,22 @@ TEST_CASE("error: nothing lost: damaged data found after the outputs were opened
   r = run_nmc("run " + q(model) + " -o " + q(out.program) + " --frames 51" + outputs);
   CHECK(r.code == 1);
   CHECK(snapshot(out.dir.path) == before);
+}
+
+TEST_CASE("error: nothing lost: a run killed with SIGTERM or SIGHUP leaves its old outputs and no temporary file") {
+  outputs_dir out;
+  temp_dir data;
+  write_fake_fashion_mnist(data.path, 10000);  // long enough to be killed while simulating
+  const env_guard env("NMC_FASHION_MNIST_DIR", data.path.string());
+  const auto before = snapshot(out.dir.path);
+  for (const char* sig : {"TERM", "HUP"}) {
+    CAPTURE(sig);
+    const std::string cmd = "sh -c '" + std::string(NMC_BINARY) + " run " + source_path("examples/tiny_fmnist.yaml") +
+                            " -o " + out.program + " --report " + out.report + " --spikes " + out.spikes +
+                            " --threads 1 > /dev/null 2>&1 & pid=$!; sleep 1.5; kill -" + sig + " $pid; wait $pid; exit $?'";
+    const int status = std::system(cmd.c_str());
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 128 + (std::string(sig) == "TERM" ? SIGTERM : SIGHUP));  // died of the signal
+    CHECK(snapshot(out.dir.path) == before);
+  }
 }

@@ -34,5 +34,5 @@ template <class F> int run_all(const std::string& target, F&& parse) {
 TEST_CASE("fuzz: crash inputs of the YAML reader, ONNX importer and program loader are clean errors") {
   CHECK(run_all("yaml_model", [](const std::string& b) { nmc::convert::parse_yaml_model(b, "fuzz.yaml"); }) >= 1);
   CHECK(run_all("onnx", [](const std::string& b) { nmc::convert::parse_onnx(b, "fuzz.onnx"); }) >= 1);
-  run_all("program", [](const std::string& b) { nmc::hw::deserialize(b, "fuzz.nmc"); });
+  CHECK(run_all("program", [](const std::string& b) { nmc::hw::deserialize(b, "fuzz.nmc"); }) >= 1);
 }

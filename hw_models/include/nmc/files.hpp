@@ -43,9 +43,15 @@ public:
 private:
   std::filesystem::path path_, tmp_;
   std::string shown_;  // the path as given, for messages
+  int slot_ = -1;      // in the registry of temporary files a fatal signal removes
   std::unique_ptr<std::ofstream> out_;
   bool committed_ = false;
 };
+
+// For a fatal-signal handler (SIGINT, SIGTERM): removes the temporary files
+// of every atomic_file not yet committed or destroyed, so a killed run leaves
+// nothing behind either. Async-signal-safe.
+void remove_pending_outputs() noexcept;
 
 // Convenience overload for content that is already in memory.
 void atomic_write(const std::filesystem::path& path, std::string_view content);

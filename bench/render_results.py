@@ -102,8 +102,8 @@ def pipeline(work, data):
     if not rows:
         return []
     out = ["## Compile and simulate (TrueNorth-style target)", "",
-           "Source: `bench/pipeline_bench.cpp`. Frames are Fashion-MNIST test images (fmnist_1chip runs the first",
-           "2,000, the synthetic network 500). Simulated frames/s is the tick-accurate simulation on this machine;",
+           "Source: `bench/pipeline_bench.cpp`. Frames are Fashion-MNIST test images (the synthetic network runs the",
+           "first 500). Simulated frames/s is the tick-accurate simulation on this machine, set-up included;",
            "the modelled chip runs one frame per 1 ms tick (1,000 frames/s; Eedn ran 1,249-2,610 frames/s,",
            "HARDWARE.md 1.4).", "",
            "| model | cores (lower bound) | compile s | mean hops (row-major) | threads | frames | simulated frames/s | synaptic events / frame | energy / frame uJ |",

@@ -265,7 +265,7 @@ int delivery_parts(int threads) { return std::clamp(threads, 1, max_parts); }
 
 // Ticks per epoch and the buffers one worker needs: per destination
 // partition, the spikes of a whole tick (step) or of a level's epoch, every
-// neuron firing every tick; and likewise for off-chip spikes.
+// neuron firing every tick; off-chip spikes of a whole epoch.
 struct epoch_plan {
   int ticks = 1;
   std::vector<std::size_t> to_part;
@@ -299,7 +299,6 @@ epoch_plan plan_epochs(const hw::tn_program& p, const std::vector<std::vector<st
       for (auto ci : l) f(ci);
     });
     for (std::size_t k = 0; k < np; ++k) widest.to_part[k] = std::max(widest.to_part[k], e.to_part[k]);
-    widest.outputs = std::max(widest.outputs, e.outputs);
     widest_spikes = std::max(widest_spikes, e.spikes() + e.outputs);
   }
   // At most 64 MiB of spike buffer per worker; below 4 ticks an epoch gains little.
@@ -310,7 +309,7 @@ epoch_plan plan_epochs(const hw::tn_program& p, const std::vector<std::vector<st
   const auto t = static_cast<std::size_t>(ticks);
   whole.ticks = ticks;
   for (std::size_t k = 0; k < np; ++k) whole.to_part[k] = std::max(whole.to_part[k], widest.to_part[k] * t);
-  whole.outputs = std::max(whole.outputs, widest.outputs * t);
+  whole.outputs *= t;  // off-chip spikes are handed over once per epoch, after every level
   return whole;
 }
 

@@ -205,14 +205,9 @@ frame_results run_dn_frames(const hw::dn_program& p, const dataset& data, int th
     }
   }
   r.ticks = sim.cycle();
-  r.predicted.resize(r.frames);
-  for (std::size_t f = 0; f < r.frames; ++f) {
-    const auto* cc = r.counts.data() + f * classes;
-    r.predicted[f] = static_cast<std::int32_t>(std::max_element(cc, cc + classes) - cc);
-  }
+  r.predict_from_counts();
   r.per_layer = sim.counts_per_layer();
   r.totals = sim.totals();
-  for (auto& l : r.per_layer) (void)l;
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }

@@ -124,15 +124,20 @@ frame_results run_frames(const hw::tn_program& p, const dataset& data, const sim
     r.counts.resize(r.frames * classes);
     r.partial = true;
   }
-  r.predicted.resize(r.frames);
-  for (std::size_t f = 0; f < r.frames; ++f) {
-    const auto* c = r.counts.data() + f * classes;
-    r.predicted[f] = static_cast<std::int32_t>(std::max_element(c, c + classes) - c);
-  }
+  r.predict_from_counts();
   r.per_layer = sim.counts_per_layer();
   r.totals = sim.totals();
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
+}
+
+void frame_results::predict_from_counts() {
+  const auto n = static_cast<std::size_t>(classes);
+  predicted.resize(frames);
+  for (std::size_t f = 0; f < frames; ++f) {
+    const auto* c = counts.data() + f * n;
+    predicted[f] = static_cast<std::int32_t>(std::max_element(c, c + n) - c);  // the first maximum
+  }
 }
 
 energy_report energy(const hw::tn_program& p, const std::vector<event_counts>& per_layer, std::int64_t ticks,

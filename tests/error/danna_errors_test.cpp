@@ -15,36 +15,15 @@
 #include <nmc/hw/danna.hpp>
 
 #include "common/run_nmc.hpp"
+#include "common/sample_data.hpp"
 #include "common/temp_dir.hpp"
 
 using namespace nmc;
 
 namespace {
 
-const char* const model_yaml = R"(format: nmc-model/1
-name: small
-layers:
-  - {name: input, type: input, shape: [1, 6, 6], levels: [80, 170]}
-  - name: conv
-    type: conv2d
-    out_channels: 2
-    kernel: 3
-    padding: 1
-    stride: 2
-    weights: "+0-+-0+0+-+0-0+-0+ 0+-0+-+0-+0-+0-+0-"
-  - {name: act, type: threshold, threshold: [1, 0], sign: [1, -1]}
-  - {name: pool, type: max_pool, kernel: 2, stride: 1}
-  - {name: flat, type: flatten}
-  - name: fc
-    type: dense
-    out_features: 4
-    weights: "+-+0-+0+ -+0+-0+- ++--0+-0 0-+-+0+-"
-  - {name: act2, type: threshold, threshold: [1, 0, 2, -1], sign: [1, 1, 1, -1]}
-  - {name: out, type: output, classes: 2, class_of: [0, 1, 0, 1]}
-)";
-
 hw::dn_program compile_on(int w, int h) {
-  const auto net = convert::parse_yaml_model(model_yaml, "small.yaml");
+  const auto net = convert::parse_yaml_model(test::small_eedn_yaml, "small.yaml");
   const auto text = hw::with_geometry(read_file(hw::default_danna_path()), "danna.yaml", w, h, 1, 1);
   return compiler::compile_danna(compiler::netlist_from_model(net, convert::to_yaml(net)), hw::parse_danna(text, "danna.yaml"),
                                  text, {});
@@ -88,7 +67,7 @@ TEST_CASE("error: danna grid too small to route: the worst congested region and 
 TEST_CASE("error: danna compile that does not fit exits 1 and writes nothing") {
   test::temp_dir dir;
   const auto m = dir / "small.yaml";
-  atomic_write(m, std::string(model_yaml));
+  atomic_write(m, std::string(test::small_eedn_yaml));
   const auto out = dir / "p.dn";
   const auto r = test::run_nmc(fmt::format("compile {} --target danna --grid 24x24 -o {}", m.string(), out.string()));
   CHECK(r.code == 1);

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/fashion_mnist.hpp"
+#include "common/sample_data.hpp"
 #include "common/run_nmc.hpp"
 #include "common/temp_dir.hpp"
 
@@ -28,43 +29,6 @@ namespace {
 const std::string& danna_text() {
   static const std::string t = read_file(hw::default_danna_path());
   return t;
-}
-
-// A small Eedn network: 1 x 6 x 6 image, 2 levels, conv 3x3 (2 filters),
-// max pool, dense 6 -> 2 classes.
-const char* const small_yaml = R"(format: nmc-model/1
-name: small
-layers:
-  - {name: input, type: input, shape: [1, 6, 6], levels: [80, 170]}
-  - name: conv
-    type: conv2d
-    out_channels: 2
-    kernel: 3
-    padding: 1
-    stride: 2
-    weights: "+0-+-0+0+-+0-0+-0+ 0+-0+-+0-+0-+0-+0-"
-  - {name: act, type: threshold, threshold: [1, 0], sign: [1, -1]}
-  - {name: pool, type: max_pool, kernel: 2, stride: 1}
-  - {name: flat, type: flatten}
-  - name: fc
-    type: dense
-    out_features: 4
-    weights: "+-+0-+0+ -+0+-0+- ++--0+-0 0-+-+0+-"
-  - {name: act2, type: threshold, threshold: [1, 0, 2, -1], sign: [1, 1, 1, -1]}
-  - {name: out, type: output, classes: 2, class_of: [0, 1, 0, 1]}
-)";
-
-runtime::dataset random_frames(const model::network& net, std::size_t frames, unsigned seed) {
-  std::mt19937 rng(seed);
-  const auto& img = net[net.input()].as<model::input_op>().image;
-  runtime::dataset d;
-  d.name = "random";
-  d.channels = img.channels, d.height = img.height, d.width = img.width;
-  d.frames = frames;
-  d.pixels.resize(frames * d.pixels_per_frame());
-  for (auto& p : d.pixels) p = static_cast<std::uint8_t>(rng() & 0xff);
-  d.labels.assign(frames, 0);
-  return d;
 }
 
 hw::dn_program compile_small(const std::string& yaml, const std::string& geometry_text) {
@@ -80,7 +44,7 @@ std::string grid(int w, int h, int tx = 1, int ty = 1) {
 // Every frame's class counts from the grid equal the reference pass's.
 void check_against_reference(const hw::dn_program& p, const std::string& yaml, std::size_t frames, int threads) {
   const auto net = convert::parse_yaml_model(yaml, "small.yaml");
-  const auto data = random_frames(net, frames, 7);
+  const auto data = test::random_frames(net, frames, 7);
   const auto r = runtime::run_dn_frames(p, data, threads);
   model::reference_net ref(net);
   auto ws = ref.make_workspace();
@@ -122,24 +86,24 @@ TEST_CASE("danna: description errors name the key and the line") {
 }
 
 TEST_CASE("danna: a small Eedn network agrees with the reference on every frame, any thread count") {
-  const auto p = compile_small(small_yaml, grid(80, 80));
+  const auto p = compile_small(test::small_eedn_yaml, grid(80, 80));
   CHECK(p.mode == hw::dn_mode::frames);
   CHECK(p.latency_cycles > 0);
-  check_against_reference(p, small_yaml, 200, 1);
-  check_against_reference(p, small_yaml, 200, 2);
+  check_against_reference(p, test::small_eedn_yaml, 200, 1);
+  check_against_reference(p, test::small_eedn_yaml, 200, 2);
 }
 
 TEST_CASE("danna: routes across tile boundaries keep the timing (tile crossing latency)") {
-  const auto p = compile_small(small_yaml, grid(30, 30, 3, 3));
+  const auto p = compile_small(test::small_eedn_yaml, grid(30, 30, 3, 3));
   const auto rep = p.report_json;
   CHECK(rep.find("\"tile_crossing_links\":0") == std::string::npos);
-  check_against_reference(p, small_yaml, 100, 2);
+  check_against_reference(p, test::small_eedn_yaml, 100, 2);
 }
 
 TEST_CASE("danna: simulation is identical for 1 and 2 threads (counts and events)") {
-  const auto p = compile_small(small_yaml, grid(80, 80));
-  const auto net = convert::parse_yaml_model(small_yaml, "small.yaml");
-  const auto data = random_frames(net, 64, 3);
+  const auto p = compile_small(test::small_eedn_yaml, grid(80, 80));
+  const auto net = convert::parse_yaml_model(test::small_eedn_yaml, "small.yaml");
+  const auto data = test::random_frames(net, 64, 3);
   const auto a = runtime::run_dn_frames(p, data, 1);
   const auto b = runtime::run_dn_frames(p, data, 2);
   CHECK(a.counts == b.counts);
@@ -149,8 +113,8 @@ TEST_CASE("danna: simulation is identical for 1 and 2 threads (counts and events
 }
 
 TEST_CASE("danna: compiling is deterministic and the program survives a file round trip") {
-  const auto p = compile_small(small_yaml, grid(80, 80));
-  const auto q = compile_small(small_yaml, grid(80, 80));
+  const auto p = compile_small(test::small_eedn_yaml, grid(80, 80));
+  const auto q = compile_small(test::small_eedn_yaml, grid(80, 80));
   CHECK(hw::serialize(p) == hw::serialize(q));
   test::temp_dir dir;
   hw::write_program(dir / "p.dn", p);
@@ -158,7 +122,7 @@ TEST_CASE("danna: compiling is deterministic and the program survives a file rou
 }
 
 TEST_CASE("danna: a corrupt, truncated or wrong-version program is a clear error") {
-  const auto p = compile_small(small_yaml, grid(80, 80));
+  const auto p = compile_small(test::small_eedn_yaml, grid(80, 80));
   const auto bytes = hw::serialize(p);
   auto flipped = bytes;
   flipped[bytes.size() / 2] ^= 0x5a;
@@ -172,7 +136,7 @@ TEST_CASE("danna: a corrupt, truncated or wrong-version program is a clear error
 }
 
 TEST_CASE("danna: the report counts elements by kind and route lengths") {
-  const auto p = compile_small(small_yaml, grid(80, 80));
+  const auto p = compile_small(test::small_eedn_yaml, grid(80, 80));
   std::int64_t neurons = 0, synapses = 0;
   for (const auto& e : p.elements) (e.kind == hw::element_kind::neuron ? neurons : synapses) += 1;
   CHECK(p.report_json.find(fmt::format("\"neuron_elements\":{}", neurons)) != std::string::npos);

@@ -126,6 +126,9 @@ struct frame_results {
   event_counts totals;
   double wall_s = 0;
   bool partial = false;  // stopped early (on_progress returned false): `frames` were completed
+
+  // predicted from counts: the class with the most spikes, ties to the lowest.
+  void predict_from_counts();
 };
 
 // Memory the simulator needs for `program` on `threads` threads (bytes, an

@@ -668,7 +668,11 @@ void grid_router::route() {
     bool converged = false;
     for (iterations_ = 1; iterations_ <= opts_.max_iterations; ++iterations_) {
       timing_failed = ~0U;
+      std::size_t visited = 0;
       for (const std::uint32_t d : order) {
+        if (opts_.log && ++visited % 2000 == 0) {
+          *opts_.log << fmt::format("danna: routing iteration {}: {} of {} nets visited\n", iterations_, visited, nn);
+        }
         if (!dirty[d]) continue;
         dirty[d] = false;
         rip_up(d);

@@ -48,4 +48,16 @@ inline std::string weights(std::size_t n, const std::string& pattern = "+0-") {
   return w;
 }
 
+// One neuron feeding 2,400 neurons (10 cores): with a reach of +/-1 core the
+// compiler cannot keep all of them within reach.
+inline std::string star_yaml() {
+  return "format: nmc-model/1\nlayers:\n"
+         "  - {name: in, type: input, shape: [1, 1, 1], levels: [128]}\n"
+         "  - {name: d0, type: dense, out_features: 1, weights: [1]}\n"
+         "  - {name: a0, type: threshold, threshold: 1}\n"
+         "  - {name: d1, type: dense, out_features: 2400, weights: \"" + weights(2400, "+") + "\"}\n"
+         "  - {name: a1, type: threshold, threshold: 1}\n"
+         "  - {name: out, type: output, classes: 2}\n";
+}
+
 }  // namespace nmc::test

@@ -16,16 +16,20 @@ struct run_result {
 
 // `prelude`: shell commands run first, e.g. "ulimit -f 8; " to make writes
 // fail midway (the command line goes through /bin/sh).
-inline run_result run_nmc(const std::string& args, const std::string& prelude = {}) {
-  const std::string cmd = prelude + (prelude.empty() ? "" : "exec ") + std::string(NMC_BINARY) + " " + args + " 2>&1";
+// Runs a /bin/sh command line, capturing stdout and stderr together.
+inline run_result run_shell(const std::string& cmd) {
   run_result r;
-  FILE* p = popen(cmd.c_str(), "r");
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
   if (!p) return r;
   std::array<char, 4096> buf{};
   while (const auto n = fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
   const int status = pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+inline run_result run_nmc(const std::string& args, const std::string& prelude = {}) {
+  return run_shell(prelude + (prelude.empty() ? "" : "exec ") + std::string(NMC_BINARY) + " " + args);
 }
 
 }  // namespace nmc::test

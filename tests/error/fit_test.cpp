@@ -53,14 +53,7 @@ TEST_CASE("error: too many cores for the chips given names the count, the layers
 
 TEST_CASE("error: reach exceeded names both layers, the cores, the span and the reach") {
   temp_dir dir;
-  // One neuron feeding 10 cores cannot keep all of them within +/-1 core.
-  const std::string star = "format: nmc-model/1\nlayers:\n"
-                           "  - {name: in, type: input, shape: [1, 1, 1], levels: [128]}\n"
-                           "  - {name: d0, type: dense, out_features: 1, weights: [1]}\n"
-                           "  - {name: a0, type: threshold, threshold: 1}\n"
-                           "  - {name: d1, type: dense, out_features: 2400, weights: \"" + weights(2400, "+") + "\"}\n"
-                           "  - {name: a1, type: threshold, threshold: 1}\n"
-                           "  - {name: out, type: output, classes: 2}\n";
+  const std::string star = nmc::test::star_yaml();
   const auto model = (dir / "star.yaml").string();
   const auto target = (dir / "short_reach.yaml").string();
   nmc::atomic_write(model, star);

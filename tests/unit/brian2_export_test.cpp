@@ -26,17 +26,6 @@ bool have_brian2() {
   return ok;
 }
 
-test::run_result run_shell(const std::string& cmd) {
-  test::run_result r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  while (const auto n = fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 // A small self-driven network whose neurons use every deterministic mode.
 hw::tn_program mixed_program() {
   const auto text = test::default_target_text();
@@ -88,7 +77,7 @@ TEST_CASE("export: Brian2 fires every neuron as often as nmc" * doctest::skip(!h
   convert::write_counts_npy(tmp / "nmc.npy", counts);
   const std::string script = (tmp / "net" / convert::brian2_script_name).string();
   const std::string common = fmt::format("/usr/bin/python3 {} --device runtime --ticks {} ", script, ticks);
-  const auto same = run_shell(common + "--expect " + (tmp / "nmc.npy").string());
+  const auto same = test::run_shell(common + "--expect " + (tmp / "nmc.npy").string());
   INFO(same.out);
   CHECK(same.code == 0);
   CHECK(same.out.find(fmt::format("\"spikes\": {}", total)) != std::string::npos);
@@ -96,7 +85,7 @@ TEST_CASE("export: Brian2 fires every neuron as often as nmc" * doctest::skip(!h
   // One count off: the script must notice and say where.
   counts[3 * 256 + 17] += 1;
   convert::write_counts_npy(tmp / "off.npy", counts);
-  const auto off = run_shell(common + "--expect " + (tmp / "off.npy").string());
+  const auto off = test::run_shell(common + "--expect " + (tmp / "off.npy").string());
   INFO(off.out);
   CHECK(off.code == 1);
   CHECK(off.out.find("differ from nmc's on 1 of 1536 neurons; first: core 3 neuron 17") != std::string::npos);

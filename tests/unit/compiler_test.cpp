@@ -259,15 +259,7 @@ TEST_CASE("compiler: too many cores for the chips lists the layers and suggests 
 }
 
 TEST_CASE("compiler: reach exceeded is a fit error naming the cores") {
-  // One neuron feeding 10 cores cannot keep all of them within +/-1 core.
-  const std::string star =
-      "format: nmc-model/1\nlayers:\n"
-      "  - {name: in, type: input, shape: [1, 1, 1], levels: [128]}\n"
-      "  - {name: d0, type: dense, out_features: 1, weights: [1]}\n"
-      "  - {name: a0, type: threshold, threshold: 1}\n"
-      "  - {name: d1, type: dense, out_features: 2400, weights: \"" + weights(2400, "+") + "\"}\n"
-      "  - {name: a1, type: threshold, threshold: 1}\n"
-      "  - {name: out, type: output, classes: 2}\n";
+  const std::string star = nmc::test::star_yaml();
   const auto short_reach = test::target_with({{"reach_x_cores: 255", "reach_x_cores: 1"},
                                               {"reach_y_cores: 255", "reach_y_cores: 1"}});
   const auto msg = fit_message([&] { compile_yaml(star, {}, short_reach); });

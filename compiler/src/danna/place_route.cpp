@@ -5,8 +5,10 @@
 //   raw(S, a)   the output of neuron S, emitted a cycles after S fires (relays,
 //               weight 1, shared by every route that needs S at that time);
 //   weight(D,w) a weight element: sums raw inputs that arrive together and
-//               multiplies by w (the edge weight, applied once);
-//   sum(D)      a merge element on the way into neuron D (weight 1).
+//               multiplies by w (the edge weight, applied once), w != 1;
+//   sum(D)      a merge element on the way into neuron D (weight 1); raw
+//               inputs of weight 1 join any merge that takes them at their
+//               time, or D itself when a relay next to it is on time.
 // A *net* is one destination neuron D with all its input edges; its weight and
 // merge elements form a tree rooted at D. PathFinder rips up and reroutes the
 // nets that use an element holding two signals, raising the price of shared
@@ -51,10 +53,12 @@ constexpr int max_arrival = (1 << 24) - 1;
 constexpr float inf = std::numeric_limits<float>::infinity();
 
 std::uint64_t raw_key(std::uint32_t s, int a) { return (std::uint64_t{s} << 24) | static_cast<std::uint32_t>(a); }
-std::uint64_t weight_key(std::uint32_t d, int w) {
-  return tag_weight | (std::uint64_t{d} << 17) | static_cast<std::uint32_t>(w + 65536);
-}
 std::uint64_t sum_key(std::uint32_t d) { return tag_sum | d; }
+// A weight-1 element is a merge: raw inputs of weight 1 join any merge
+// element of the neuron that takes them at their time.
+std::uint64_t weight_key(std::uint32_t d, int w) {
+  return w == 1 ? sum_key(d) : tag_weight | (std::uint64_t{d} << 17) | static_cast<std::uint32_t>(w + 65536);
+}
 bool is_raw(std::uint64_t k) { return (k >> 62) == 0; }
 int raw_arrival(std::uint64_t k) { return static_cast<int>(k & max_arrival); }
 
@@ -80,7 +84,7 @@ struct node {
 
 struct net_route {
   std::vector<node> nodes;
-  std::vector<std::pair<std::int32_t, std::int32_t>> raw_links;  // (weight node, raw element it listens to)
+  std::vector<std::pair<std::int32_t, std::int32_t>> raw_links;  // (weight node or -1: D, raw element it listens to)
   std::vector<std::int32_t> raw_refs;                             // occupants this net holds a reference on
   std::vector<std::int32_t> edge_len;                             // synapse elements per routed edge
   bool timing_ok = true;
@@ -102,6 +106,14 @@ public:
       consumers_[nl.edges[e].from].push_back(nl.edges[e].to);
     }
     for (auto& c : consumers_) c.erase(std::unique(c.begin(), c.end()), c.end());
+    xs_.resize(E_), ys_.resize(E_), tile_.resize(E_);
+    for (std::size_t e = 0; e < E_; ++e) {
+      xs_[e] = static_cast<std::int32_t>(e % static_cast<std::size_t>(W_));
+      ys_[e] = static_cast<std::int32_t>(e / static_cast<std::size_t>(W_));
+      tile_[e] = (ys_[e] / t_.tile_h) * t_.tiles_x + xs_[e] / t_.tile_w;
+    }
+    hops_.resize(static_cast<std::size_t>(std::max(W_, H_)) + 1);
+    for (std::size_t d = 0; d < hops_.size(); ++d) hops_[d] = (static_cast<int>(d) + reach_ - 1) / reach_;
   }
 
   void place();
@@ -131,9 +143,11 @@ private:
   float pres_fac_ = 0.5f;
   std::uint32_t cycles_per_tick = 1;
   int kcap = 6;
+  int kshift_ = 3;  // log2 of the k stride of a search state id (>= kcap + 1)
   std::vector<std::uint32_t> stamp_;  // element -> generation of the net route that last took it
   std::uint32_t gen_ = 0;  // new elements a search counts (each can absorb delay_max - delay_min cycles)
   int iterations_ = 0;
+  std::int64_t searches_ = 0, expanded_ = 0;  // per PathFinder iteration, for the progress lines
   std::int64_t first_overuse_ = 0;
   // search scratch
   std::vector<float> g_;
@@ -143,12 +157,16 @@ private:
   std::vector<std::uint32_t> exit_owner_;  // element -> 1 + the neuron whose exit it is (0: none)
   std::vector<std::int32_t> touched_;
 
-  int ex(std::int32_t e) const { return static_cast<int>(e % W_); }
-  int ey(std::int32_t e) const { return static_cast<int>(e / W_); }
-  int tile_of(std::int32_t e) const { return (ey(e) / t_.tile_h) * t_.tiles_x + ex(e) / t_.tile_w; }
+  // Per-element coordinates and tiles, and hops per Chebyshev distance, as
+  // tables: the searches call these millions of times (no divisions there).
+  std::vector<std::int32_t> xs_, ys_, tile_;
+  std::vector<std::int32_t> hops_;
+  int ex(std::int32_t e) const { return xs_[static_cast<std::size_t>(e)]; }
+  int ey(std::int32_t e) const { return ys_[static_cast<std::size_t>(e)]; }
+  int tile_of(std::int32_t e) const { return tile_[static_cast<std::size_t>(e)]; }
   int xc(std::int32_t a, std::int32_t b) const { return tile_of(a) == tile_of(b) ? 0 : t_.tile_crossing_cycles; }
   int h(std::int32_t a, std::int32_t b) const {
-    return (std::max(std::abs(ex(a) - ex(b)), std::abs(ey(a) - ey(b))) + reach_ - 1) / reach_;
+    return hops_[static_cast<std::size_t>(std::max(std::abs(ex(a) - ex(b)), std::abs(ey(a) - ey(b))))];
   }
   std::int32_t find(std::int32_t elem, std::uint64_t key) const {
     for (auto o = head_[static_cast<std::size_t>(elem)]; o >= 0; o = pool_[static_cast<std::size_t>(o)].next)
@@ -360,9 +378,11 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
   const bool frames_mode = nl_.mode == hw::dn_mode::frames;
   const int xmin = std::max(0, std::min(ex(se), ex(de)) - margin), xmax = std::min(W_ - 1, std::max(ex(se), ex(de)) + margin);
   const int ymin = std::max(0, std::min(ey(se), ey(de)) - margin), ymax = std::min(H_ - 1, std::max(ey(se), ey(de)) + margin);
+  ++searches_;
   for (auto i : touched_) g_[static_cast<std::size_t>(i)] = inf, closed_[static_cast<std::size_t>(i)] = 0;
   touched_.clear();
-  auto sid = [&](std::int32_t e, int ph, int k) { return (e * 2 + ph) * (kc + 1) + k; };
+  // State ids: (element, phase, k) with k in a power-of-two stride (shifts, not divisions).
+  auto sid = [&](std::int32_t e, int ph, int k) { return (((e << 1) | ph) << kshift_) | k; };
   using item = std::pair<float, std::int32_t>;
   std::priority_queue<item, std::vector<item>, std::greater<>> pq;
   auto relax = [&](std::int32_t state, std::int32_t elem, float g, std::int32_t from, std::int32_t a) {
@@ -395,7 +415,8 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
   seeds.resize(keep);
 
   float best = inf;
-  std::int32_t best_state = -1, best_kind = -1, best_elem = -1, best_slack = 0;  // kind 0: D, 1: join merge, 2: join weight
+  // kind 0: D, 1: join merge, 2: join weight, 3: a relay straight into D (weight 1)
+  std::int32_t best_state = -1, best_kind = -1, best_elem = -1, best_slack = 0;
   int dbg_early = 0, dbg_late = 0;
   auto goal = [&](float g, std::int32_t state, int kind, std::int32_t elem, int slack, int k) {
     dbg_late += slack < 0;
@@ -409,11 +430,12 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
     if (f >= best) break;
     const auto st = static_cast<std::size_t>(state);
     const float g = g_[st];
-    const std::int32_t u = state / (kc + 1) / 2;
-    const bool weighted = (state / (kc + 1)) % 2;
-    const int k = state % (kc + 1);
+    const std::int32_t u = state >> (kshift_ + 1);
+    const bool weighted = ((state >> kshift_) & 1) != 0;
+    const int k = state & ((1 << kshift_) - 1);
     if (closed_[st]) continue;  // stale
     closed_[st] = 1;
+    ++expanded_;
     const int a = aval_[st];
     const int k1 = std::min(k + 1, kc);
     const int ux = ex(u), uy = ey(u);
@@ -423,6 +445,10 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
       const std::int32_t v = vy * W_ + vx;
       const int x = xc(u, v);
       if (!weighted) {
+        if (v == de && w == 1) {
+          goal(g, state, 3, v, latency - a - 1 - x, k);  // the neuron hears the relay itself
+          continue;
+        }
         if (neuron_at_[static_cast<std::size_t>(v)] >= 0) continue;
         const auto wo = find(v, weight_key(d, w));
         if (wo >= 0) {
@@ -472,8 +498,8 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
   };
   std::vector<step> path;
   for (auto st = best_state; st >= 0; st = prev_[static_cast<std::size_t>(st)]) {
-    const std::int32_t el = st / (kc + 1) / 2;
-    const bool wt = ((st / (kc + 1)) % 2) != 0;
+    const std::int32_t el = st >> (kshift_ + 1);
+    const bool wt = ((st >> kshift_) & 1) != 0;
     const int av = aval_[static_cast<std::size_t>(st)];
     path.push_back({el, wt, wt || (el != se && find(el, raw_key(s, av)) < 0), av});
   }
@@ -483,7 +509,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
   {
     std::vector<std::int32_t> elems;
     for (const auto& p : path) elems.push_back(p.elem);
-    if (best_kind != 0) elems.push_back(best_elem);
+    if (best_kind == 1 || best_kind == 2) elems.push_back(best_elem);
     std::sort(elems.begin(), elems.end());
     const auto dup = std::adjacent_find(elems.begin(), elems.end());
     if (dup != elems.end()) {
@@ -559,6 +585,9 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
     if (a + xc(raw_elem, best_elem) + wn.r != latency) throw internal_error("grid router: weight join off time");
     n.raw_links.push_back({pool_[static_cast<std::size_t>(wo)].parent, raw_elem});
     ++length;
+  } else if (best_kind == 3) {
+    if (a + xc(raw_elem, de) + 1 != latency) throw internal_error("grid router: direct input off time");
+    n.raw_links.push_back({-1, raw_elem});
   } else {
     std::int32_t o_last;
     const std::int32_t last = static_cast<std::int32_t>(n.nodes.size()) - 1;
@@ -627,16 +656,20 @@ void grid_router::route() {
   // TENNLab delays can be long (up to 15 steps x cycles per step): allow
   // longer private chains to absorb them.
   kcap = frames ? 6 : 16;
+  std::int64_t last_over = 0;
   for (int restart = 0;; ++restart) {
     head_.assign(E_, -1);
     pool_.clear();
     free_ = -1;
     nocc_.assign(E_, 0);
     hist_.assign(E_, 0.0f);
-    g_.assign(E_ * 2 * static_cast<std::size_t>(kcap + 1), inf);
-    prev_.assign(E_ * 2 * static_cast<std::size_t>(kcap + 1), -1);
-    aval_.assign(E_ * 2 * static_cast<std::size_t>(kcap + 1), 0);
-    closed_.assign(E_ * 2 * static_cast<std::size_t>(kcap + 1), 0);
+    kshift_ = 0;
+    while ((1 << kshift_) < kcap + 1) ++kshift_;
+    const std::size_t states = E_ * 2 << kshift_;
+    g_.assign(states, inf);
+    prev_.assign(states, -1);
+    aval_.assign(states, 0);
+    closed_.assign(states, 0);
     touched_.clear();
     if (frames && restart == 0) {
       // Each neuron's firing cycle: its sources' cycles plus the distance and
@@ -666,6 +699,8 @@ void grid_router::route() {
     }
     std::uint32_t timing_failed = ~0U;
     bool converged = false;
+    std::int64_t best_over = std::numeric_limits<std::int64_t>::max();
+    int stalled = 0;
     for (iterations_ = 1; iterations_ <= opts_.max_iterations; ++iterations_) {
       timing_failed = ~0U;
       std::size_t visited = 0;
@@ -719,12 +754,23 @@ void grid_router::route() {
         }
       }
       if (iterations_ == 1) first_overuse_ = over;
-      if (opts_.log) *opts_.log << fmt::format("danna: routing iteration {}: {} overused elements\n", iterations_, over);
+      last_over = over;
+      if (opts_.log) {
+        *opts_.log << fmt::format("danna: routing iteration {}: {} overused elements ({} edge searches, {:.0f} states "
+                                  "expanded per search)\n",
+                                  iterations_, over, searches_,
+                                  searches_ ? static_cast<double>(expanded_) / static_cast<double>(searches_) : 0.0);
+      }
+      searches_ = expanded_ = 0;
       if (over == 0 && timing_failed == ~0U) {
         converged = true;
         break;
       }
       if (over == 0) break;
+      // Stalled: no fewer overused elements for a while. The nets left in
+      // conflict have no other route in this order; start again in another.
+      if (over < best_over) best_over = over, stalled = 0;
+      else if (++stalled >= 8) break;
       pres_fac_ *= 1.6f;
       for (std::uint32_t d = 0; d < nn; ++d) {
         if (!nets_[d].timing_ok) dirty[d] = true;
@@ -752,7 +798,9 @@ void grid_router::route() {
                                nr.group < nl_.groups.size() ? nl_.groups[nr.group] : "-", t_.delay_min_cycles,
                                t_.delay_max_cycles));
     }
-    not_routable(fmt::format("routing did not converge in {} PathFinder iterations", opts_.max_iterations));
+    not_routable(fmt::format("routing did not converge: {} attempts in different net orders, each stopped after "
+                             "{} PathFinder iterations or 8 without progress, the last with {} overused elements",
+                             restart + 1, opts_.max_iterations, last_over));
   }
 }
 
@@ -806,7 +854,8 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
   for (std::uint32_t d = 0; d < nets_.size(); ++d) {
     const auto& n = nets_[d];
     std::vector<std::int64_t> bound(n.nodes.size(), 0);
-    for (const auto& [node, raw] : n.raw_links) bound[static_cast<std::size_t>(node)] += std::abs(n.nodes[static_cast<std::size_t>(node)].weight);
+    for (const auto& [node, raw] : n.raw_links)
+      if (node >= 0) bound[static_cast<std::size_t>(node)] += std::abs(n.nodes[static_cast<std::size_t>(node)].weight);
     for (std::size_t i = 0; i < n.nodes.size(); ++i) {
       const auto& x = n.nodes[i];
       const auto e = static_cast<std::size_t>(x.elem);
@@ -820,7 +869,7 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
       if (x.parent >= 0) link(n.nodes[static_cast<std::size_t>(x.parent)].elem, x.elem);
       else link(site_[d], x.elem);
     }
-    for (const auto& [node, raw] : n.raw_links) link(n.nodes[static_cast<std::size_t>(node)].elem, raw);
+    for (const auto& [node, raw] : n.raw_links) link(node >= 0 ? n.nodes[static_cast<std::size_t>(node)].elem : site_[d], raw);
     // value range: bounds of partial sums, children before parents (repeat until stable; trees are shallow)
     bool changed = true;
     std::vector<std::int64_t> total = bound;

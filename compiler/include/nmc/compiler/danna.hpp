@@ -8,8 +8,9 @@
 // chain of synapse elements with PathFinder (negotiated congestion, A*): a
 // source's value is broadcast through shared relays (weight 1), the edge's
 // weight is applied once by a weight element (same-weight inputs of a neuron
-// arriving together merge there), and weighted values merge on their way into
-// the neuron. Routes have exact latencies (delays 1..D per synapse): for Eedn
+// arriving together merge there; weight-1 inputs need none, they join the
+// neuron's merges or the neuron itself), and weighted values merge on their
+// way into the neuron. Routes have exact latencies (delays 1..D per synapse): for Eedn
 // programs every input of a neuron arrives in one cycle (frames pipelined one
 // per cycle), for TENNLab programs each edge takes exactly delay x
 // cycles_per_tick cycles.

@@ -613,7 +613,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
     }
     for (auto i = static_cast<std::int32_t>(first_node); i <= last; ++i) {
       auto& x = n.nodes[static_cast<std::size_t>(i)];
-      x.occ = add(x.elem, x.is_weight ? weight_key(d, w) : sum_key(d), i, x.r);
+      x.occ = add(x.elem, weight_key(d, x.weight), i, x.r);  // merges have weight 1: sum(D)
     }
   }
   for (const auto& p : path) stamp_[static_cast<std::size_t>(p.elem)] = gen_;
@@ -656,6 +656,8 @@ void grid_router::route() {
   // TENNLab delays can be long (up to 15 steps x cycles per step): allow
   // longer private chains to absorb them.
   kcap = frames ? 6 : 16;
+  kshift_ = 0;
+  while ((1 << kshift_) < kcap + 1) ++kshift_;
   std::int64_t last_over = 0;
   for (int restart = 0;; ++restart) {
     head_.assign(E_, -1);
@@ -663,8 +665,6 @@ void grid_router::route() {
     free_ = -1;
     nocc_.assign(E_, 0);
     hist_.assign(E_, 0.0f);
-    kshift_ = 0;
-    while ((1 << kshift_) < kcap + 1) ++kshift_;
     const std::size_t states = E_ * 2 << kshift_;
     g_.assign(states, inf);
     prev_.assign(states, -1);

@@ -48,6 +48,7 @@ struct compile_options {
   std::string dump_after;
   std::string grid;   // danna: one tile of W x H elements ("WxH")
   std::string tiles;  // danna: tiles of the target's tile size ("TXxTY")
+  int max_fan_in = 8;  // danna: wider neurons get partial-sum elements
   bool time_passes = false;
   bool json = false;
   bool quantize = false;

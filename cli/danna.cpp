@@ -70,6 +70,7 @@ hw::dn_program compile_danna_model(const compile_options& opts) {
   }
   compiler::danna_options d;
   d.seed = opts.seed;
+  d.max_fan_in = opts.max_fan_in;
   d.log = opts.time_passes ? &std::cerr : nullptr;
   return compiler::compile_danna(nl, target, target_text, d);
 }
@@ -116,9 +117,10 @@ std::string dn_program_text(const hw::dn_program& p, const std::string& path) {
   s += fmt::format("grid     {} x {} elements ({} x {} tiles of {} x {}), placement pitch {}\n", num("grid_width"),
                    num("grid_height"), p.target.tiles_x, p.target.tiles_y, p.target.tile_w, p.target.tile_h,
                    num("placement_pitch"));
-  s += fmt::format("elements {} used of {} ({:.1f} %): {} neurons, {} relays, {} weight, {} merge\n", num("elements_used"),
-                   num("elements_available"), 100.0 * j.value("utilisation", 0.0), num("neuron_elements"),
-                   num("relay_elements"), num("weight_elements"), num("merge_elements"));
+  s += fmt::format("elements {} used of {} ({:.1f} %): {} neurons, {} partial sums, {} relays, {} weight, {} merge\n",
+                   num("elements_used"), num("elements_available"), 100.0 * j.value("utilisation", 0.0),
+                   num("neuron_elements"), num("partial_sum_elements"), num("relay_elements"), num("weight_elements"),
+                   num("merge_elements"));
   s += fmt::format("routes   {} edges, mean length {:.2f}, max {} synapse elements; {} tile-crossing links\n", num("edges"),
                    j.value("mean_route_length", 0.0), num("max_route_length"), num("tile_crossing_links"));
   s += fmt::format("routing  {} PathFinder iterations, {} overused elements after the first\n", num("pathfinder_iterations"),

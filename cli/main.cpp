@@ -81,6 +81,9 @@ int main(int argc, char** argv) {
   compile_cmd->add_option("--chips", compile.chips, "number of chips")->capture_default_str()->check(CLI::PositiveNumber);
   compile_cmd->add_option("--grid", compile.grid, "danna: one tile of WxH elements (e.g. 200x200)");
   compile_cmd->add_option("--tiles", compile.tiles, "danna: TXxTY tiles of the target's tile size (e.g. 4x4)");
+  compile_cmd->add_option("--max-fan-in", compile.max_fan_in,
+                          "danna: inputs a neuron or partial-sum element hears before its sum is split (0: never split)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   compile_cmd->add_option("--seed", compile.seed, "placement seed")->capture_default_str();
   compile_cmd->add_option("--place-effort", compile.place_effort, "annealing effort (1 = default)")
       ->capture_default_str()->check(CLI::PositiveNumber);

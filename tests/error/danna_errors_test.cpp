@@ -22,11 +22,11 @@ using namespace nmc;
 
 namespace {
 
-hw::dn_program compile_on(int w, int h) {
+hw::dn_program compile_on(int w, int h, const compiler::danna_options& opts = {}) {
   const auto net = convert::parse_yaml_model(test::small_eedn_yaml, "small.yaml");
   const auto text = hw::with_geometry(read_file(hw::default_danna_path()), "danna.yaml", w, h, 1, 1);
   return compiler::compile_danna(compiler::netlist_from_model(net, convert::to_yaml(net)), hw::parse_danna(text, "danna.yaml"),
-                                 text, {});
+                                 text, opts);
 }
 
 const std::string props = R"("Properties": {"node_properties": [{"name": "Threshold", "index": 0}],
@@ -42,7 +42,9 @@ const std::string two_nodes = R"({"id": 0, "values": [1]}, {"id": 1, "values": [
 
 TEST_CASE("error: danna grid too small for the neurons") {
   CHECK_THROWS_WITH_AS(compile_on(24, 24),
-                       doctest::Contains("102 neurons need at least 1224 elements (about 12 per neuron"), fit_error);
+                       doctest::Contains("102 neurons and 16 partial-sum elements need at least 1416 elements (about 12 "
+                                         "per node"),
+                       fit_error);
   try {
     compile_on(24, 24);
   } catch (const fit_error& e) {
@@ -52,15 +54,20 @@ TEST_CASE("error: danna grid too small for the neurons") {
 }
 
 TEST_CASE("error: danna grid too small to route: the worst congested region and a suggestion") {
+  // The smallest grid the placement takes routes after 30 iterations; one
+  // iteration per attempt leaves it congested.
+  compiler::danna_options one;
+  one.max_iterations = 1;
   try {
-    compile_on(44, 44);
-    FAIL("44 x 44 should not route");
+    compile_on(34, 34, one);
+    FAIL("34 x 34 should not route in one iteration");
   } catch (const fit_error& e) {
     const std::string what = e.what();
-    CHECK(what.find("routing did not converge: 4 attempts in different net orders") != std::string::npos);
+    CHECK(what.find("routing did not converge: 4 attempts in different net orders, each stopped after 1 PathFinder") !=
+          std::string::npos);
     CHECK(what.find(" overused elements; ") != std::string::npos);
     CHECK(what.find("worst congested region") != std::string::npos);
-    CHECK(what.find("of 1936 (44 x 44)") != std::string::npos);
+    CHECK(what.find("of 1156 (34 x 34)") != std::string::npos);
     CHECK(e.hint().find("larger grid") != std::string::npos);
   }
 }

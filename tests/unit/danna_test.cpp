@@ -2,6 +2,7 @@
 // route, and the grid simulator against the reference pass.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <random>
 
 #include <nmc/compiler/danna.hpp>
@@ -83,6 +84,90 @@ TEST_CASE("danna: description errors name the key and the line") {
   auto one_way = danna_text();
   one_way.replace(one_way.find("[-1,0],"), 7, "");
   CHECK_THROWS_WITH_AS(hw::parse_danna(one_way, "d.yaml"), doctest::Contains("without its opposite"), config_error);
+}
+
+// Frames-mode netlist, one input vector: neurons give 0/1, partial-sum nodes
+// their weighted sums (what the grid's elements pass on).
+std::vector<std::int64_t> eval_netlist(const compiler::netlist& nl, const std::vector<int>& bits) {
+  const auto n = nl.neurons.size();
+  std::vector<std::int64_t> in(n, 0), out(n, 0);
+  std::vector<int> port(n, -1);
+  for (std::size_t k = 0; k < nl.inputs.size(); ++k) port[nl.inputs[k]] = static_cast<int>(k);
+  std::vector<std::vector<std::size_t>> into(n);
+  for (std::size_t e = 0; e < nl.edges.size(); ++e) into[nl.edges[e].to].push_back(e);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (port[i] >= 0) {
+      out[i] = bits[static_cast<std::size_t>(port[i])];
+      continue;
+    }
+    for (auto e : into[i]) in[i] += nl.edges[e].weight * out[nl.edges[e].from];
+    out[i] = nl.neurons[i].sum_weight != 0 ? nl.neurons[i].sum_weight * in[i] : in[i] >= nl.neurons[i].threshold;
+  }
+  return out;
+}
+
+TEST_CASE("danna: partial-sum nodes keep every neuron's sum and bound every fan-in") {
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 20; ++trial) {
+    compiler::netlist nl;
+    const int inputs = 50, neurons = 40;
+    const int cap = 2 + trial % 9;
+    std::uniform_real_distribution<float> pos(0.0f, 1.0f);
+    for (int i = 0; i < inputs + neurons; ++i) {
+      compiler::net_neuron nr;
+      nr.threshold = static_cast<std::int32_t>(rng() % 9) - 4;
+      nr.fx = pos(rng), nr.fy = pos(rng);
+      nl.neurons.push_back(nr);
+      if (i < inputs) {
+        nl.inputs.push_back(static_cast<std::uint32_t>(i));
+        continue;
+      }
+      const int fan_in = static_cast<int>(rng() % 70);
+      for (int k = 0; k < fan_in; ++k) {
+        const int w = trial % 4 == 3 ? static_cast<int>(rng() % 7) - 3 : (rng() % 2 ? 1 : -1);
+        nl.edges.push_back({static_cast<std::uint32_t>(rng() % static_cast<unsigned>(i)), static_cast<std::uint32_t>(i), w == 0 ? 2 : w, 0});
+      }
+    }
+    for (int i = inputs; i < inputs + neurons; ++i) nl.outputs.push_back(static_cast<std::uint32_t>(i));
+    const auto split = compiler::split_fan_in(nl, cap);
+    REQUIRE(split.outputs.size() == nl.outputs.size());
+    std::vector<int> fan_in(split.neurons.size(), 0);
+    std::map<std::int32_t, int> weights;
+    for (const auto& ed : nl.edges) ++weights[ed.weight];
+    for (const auto& ed : split.edges) {
+      CHECK(ed.from < ed.to);  // still in topological order
+      ++fan_in[ed.to];
+      if (split.neurons[ed.to].sum_weight != 0) CHECK(ed.weight == 1);  // the node applies the weight once
+    }
+    std::size_t sums = 0;
+    for (std::size_t i = 0; i < split.neurons.size(); ++i) {
+      sums += split.neurons[i].sum_weight != 0;
+      // wider only where no two inputs share a weight (nothing to group)
+      if (fan_in[i] > cap) CHECK(static_cast<std::size_t>(fan_in[i]) <= weights.size());
+    }
+    CHECK(sums > 0);
+    for (int f = 0; f < 20; ++f) {
+      std::vector<int> bits(inputs);
+      for (auto& b : bits) b = static_cast<int>(rng() % 2);
+      const auto a = eval_netlist(nl, bits);
+      const auto b = eval_netlist(split, bits);
+      for (std::size_t k = 0; k < nl.outputs.size(); ++k) CHECK(a[nl.outputs[k]] == b[split.outputs[k]]);
+    }
+  }
+}
+
+TEST_CASE("danna: with and without partial sums, a small Eedn network agrees with the reference") {
+  const auto net = convert::parse_yaml_model(test::small_eedn_yaml, "small.yaml");
+  const auto nl = compiler::netlist_from_model(net, convert::to_yaml(net));
+  const auto text = grid(80, 80);
+  for (const int cap : {0, 4}) {
+    compiler::danna_options o;
+    o.max_fan_in = cap;
+    const auto p = compiler::compile_danna(nl, hw::parse_danna(text, "danna.yaml"), text, o);
+    const auto j = nlohmann::json::parse(p.report_json);
+    CHECK((j["partial_sum_elements"].get<int>() > 0) == (cap > 0));
+    check_against_reference(p, test::small_eedn_yaml, 200, 2);
+  }
 }
 
 TEST_CASE("danna: a small Eedn network agrees with the reference on every frame, any thread count") {

@@ -138,7 +138,6 @@ private:
   std::vector<float> hist_;
   std::vector<std::vector<std::int32_t>> raw_elems_;  // per source: elements that may hold its raw signal
   std::vector<net_route> nets_;
-  std::vector<std::int32_t> emit_time_;  // frames: cycle (after the frame's injection) in which a neuron fires
   std::vector<std::int32_t> time_of_;  // frames: cycle in which each neuron fires (after its frame's input)
   float pres_fac_ = 0.5f;
   std::uint32_t cycles_per_tick = 1;
@@ -231,6 +230,8 @@ private:
     return c > 1 ? (1.0f + hist_[static_cast<std::size_t>(v)]) * pres_fac_ * static_cast<float>(c - 1) : 0.0f;
   }
   void rip_up(std::uint32_t d);
+  std::int32_t planned_time(std::uint32_t d) const;
+  void fire_later(std::uint32_t d, int by, std::vector<bool>& dirty);
   bool route_net(std::uint32_t d, std::int32_t target, int margin);
   bool route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t latency, int margin, net_route& n, int retry = 0);
   [[noreturn]] void not_routable(const std::string& why);
@@ -238,7 +239,7 @@ private:
 
 void grid_router::place() {
   const auto n = nl_.neurons.size();
-  // Room per neuron: its fan-in and fan-out in elements (weight and merge
+  // Room per node: its fan-in and fan-out in elements (weight and merge
   // elements gather around a neuron, relays around its source).
   const double deg = 1.0 + 1.25 * static_cast<double>(nl_.edges.size()) / static_cast<double>(std::max<std::size_t>(1, n));
   const int want = std::max(3, static_cast<int>(std::ceil(std::sqrt(4.0 * deg))));
@@ -253,9 +254,12 @@ void grid_router::place() {
   if (p == 0) {
     const std::int64_t needed = static_cast<std::int64_t>(n) * 12;
     const int side = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(needed) / (t_.tile_w * t_.tile_h))));
-    throw fit_error(fmt::format("{}: {} neurons need at least {} elements (about 12 per neuron: a 3 x 3 site and its "
+    std::size_t sums = 0;
+    for (const auto& nr : nl_.neurons) sums += nr.sum_weight != 0;
+    const auto who = sums == 0 ? fmt::format("{} neurons", n) : fmt::format("{} neurons and {} partial-sum elements", n - sums, sums);
+    throw fit_error(fmt::format("{}: {} need at least {} elements (about 12 per node: a 3 x 3 site and its "
                                 "routes), but the {} x {} grid ({} tile{} of {} x {}) has {}",
-                                nl_.source.empty() ? nl_.model_name : nl_.source, n, needed, W_, H_, t_.tiles(),
+                                nl_.source.empty() ? nl_.model_name : nl_.source, who, needed, W_, H_, t_.tiles(),
                                 t_.tiles() == 1 ? "" : "s", t_.tile_w, t_.tile_h, t_.elements()),
                     fmt::format("use a larger grid: --tiles {}x{} or more", side, side));
   }
@@ -270,18 +274,32 @@ void grid_router::place() {
   std::vector<std::int32_t> taken(static_cast<std::size_t>(bx) * byy, -1);
   // Every layer spans the whole block at its feature-map position (a neuron
   // of the next layer lands near its receptive field); the nearest free
-  // lattice site wins, layer by layer.
-  std::vector<std::uint32_t> order(n);
-  std::iota(order.begin(), order.end(), 0U);
+  // lattice site wins, layer by layer. Partial-sum nodes follow, in netlist
+  // order (sources first), each at the centroid of its sources: the sum is
+  // formed where its inputs are and travels on as one value (placing them
+  // halfway to the neuron used more elements and left 2.5x the overuse).
+  std::vector<std::uint32_t> order;
+  for (std::uint32_t i = 0; i < n; ++i)
+    if (nl_.neurons[i].sum_weight == 0) order.push_back(i);
   std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
     const auto& A = nl_.neurons[a];
     const auto& B = nl_.neurons[b];
     return std::tie(A.group, A.channel) < std::tie(B.group, B.channel);
   });
+  for (std::uint32_t i = 0; i < n; ++i)
+    if (nl_.neurons[i].sum_weight != 0) order.push_back(i);
+  auto lattice_x = [&](std::int32_t e) { return static_cast<double>(ex(e) - ox) / p; };
+  auto lattice_y = [&](std::int32_t e) { return static_cast<double>(ey(e) - oy) / p; };
   for (auto i : order) {
     const auto& nr = nl_.neurons[i];
-    const double tx = nl_.mode == hw::dn_mode::frames ? nr.fx * bx - 0.5 : static_cast<double>(i % static_cast<std::size_t>(bx));
-    const double ty = nl_.mode == hw::dn_mode::frames ? nr.fy * byy - 0.5 : static_cast<double>(i / static_cast<std::size_t>(bx));
+    double tx = nl_.mode == hw::dn_mode::frames ? nr.fx * bx - 0.5 : static_cast<double>(i % static_cast<std::size_t>(bx));
+    double ty = nl_.mode == hw::dn_mode::frames ? nr.fy * byy - 0.5 : static_cast<double>(i / static_cast<std::size_t>(bx));
+    if (nr.sum_weight != 0) {  // at the centroid of its sources (placed already)
+      tx = ty = 0;
+      for (auto e : in_edges_[i]) tx += lattice_x(site_[nl_.edges[e].from]), ty += lattice_y(site_[nl_.edges[e].from]);
+      tx /= static_cast<double>(in_edges_[i].size());
+      ty /= static_cast<double>(in_edges_[i].size());
+    }
     const int cx = std::clamp(static_cast<int>(std::lround(tx)), 0, bx - 1), cy = std::clamp(static_cast<int>(std::lround(ty)), 0, byy - 1);
     int found = -1;
     for (int r = 0; found < 0 && r < std::max(bx, byy); ++r) {
@@ -323,6 +341,34 @@ void grid_router::place() {
     }
 }
 
+// Frames: the cycle a neuron can fire in at the earliest with its sources'
+// planned cycles, the distance and room for detours.
+std::int32_t grid_router::planned_time(std::uint32_t d) const {
+  std::int32_t t = 0;
+  for (auto e : in_edges_[d]) {
+    const auto sr = nl_.edges[e].from;
+    const int dist = h(site_[sr], site_[d]);
+    t = std::max(t, time_of_[sr] + dist + 2 + dist / 3 + 3);
+  }
+  return t;
+}
+
+// Frames: neuron d fires `by` cycles later. Its consumers' latencies change
+// (their nets are routed again) and their cycles follow where they must, and
+// so on downstream.
+void grid_router::fire_later(std::uint32_t d, int by, std::vector<bool>& dirty) {
+  time_of_[d] += by;
+  std::vector<std::uint32_t> moved{d};
+  while (!moved.empty()) {
+    const auto x = moved.back();
+    moved.pop_back();
+    for (auto c : consumers_[x]) {
+      dirty[c] = true;
+      if (const auto t = planned_time(c); t > time_of_[c]) time_of_[c] = t, moved.push_back(c);
+    }
+  }
+}
+
 void grid_router::rip_up(std::uint32_t d) {
   auto& n = nets_[d];
   for (auto o : n.raw_refs) release(o);
@@ -339,10 +385,16 @@ void grid_router::not_routable(const std::string& why) {
         const auto k = pool_[static_cast<std::size_t>(o)].key;
         fmt::print(stderr, " [{} {} {} refs {}]", k >> 62, (k >> 24) & 0xffffffffffULL, k & 0xffffff, pool_[static_cast<std::size_t>(o)].refs);
       }
+      fmt::print(stderr, "\n   sources at:");
+      for (auto o = head_[v]; o >= 0; o = pool_[static_cast<std::size_t>(o)].next) {
+        const auto k = pool_[static_cast<std::size_t>(o)].key;
+        if (is_raw(k)) fmt::print(stderr, " {}@({}, {})", k >> 24, ex(site_[k >> 24]), ey(site_[k >> 24]));
+      }
       fmt::print(stderr, "\n   held by nets:");
       for (std::size_t d = 0; d < nets_.size(); ++d)
         for (auto o : nets_[d].raw_refs)
-          if (pool_[static_cast<std::size_t>(o)].elem == static_cast<std::int32_t>(v)) fmt::print(stderr, " {}(ok {})", d, nets_[d].timing_ok);
+          if (pool_[static_cast<std::size_t>(o)].elem == static_cast<std::int32_t>(v))
+            fmt::print(stderr, " {}@({}, {})(ok {})", d, ex(site_[d]), ey(site_[d]), nets_[d].timing_ok);
       fmt::print(stderr, "\n");
     }
   }
@@ -408,7 +460,12 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
       if (!is_raw(key) || (key >> 24) != s) continue;
       any = true;
       if (ex(u) < xmin || ex(u) > xmax || ey(u) < ymin || ey(u) > ymax) continue;
-      relax(sid(u, 0, 0), u, shared_cost(u), -1, raw_arrival(key));
+      // Sharing a relay shares its whole chain back to the source: an
+      // overused element upstream costs here too (else nets keep sharing
+      // through it for free, and negotiation never moves them).
+      float c = 0.0f;
+      for (auto p = o; p >= 0; p = pool_[static_cast<std::size_t>(p)].parent) c += shared_cost(pool_[static_cast<std::size_t>(p)].elem);
+      relax(sid(u, 0, 0), u, c, -1, raw_arrival(key));
     }
     if (any) seeds[keep++] = u;
   }
@@ -627,25 +684,15 @@ bool grid_router::route_net(std::uint32_t d, std::int32_t target, int margin) {
   ++gen_;
   for (auto e : in_edges_[d]) {
     const auto& ed = nl_.edges[e];
-    const std::int32_t latency = frames ? target - emit_time_[ed.from] : ed.delay * static_cast<std::int32_t>(cycles_per_tick);
+    const std::int32_t latency = frames ? target - time_of_[ed.from] : ed.delay * static_cast<std::int32_t>(cycles_per_tick);
     if (!route_edge(d, e, latency, margin, n)) return false;
   }
-  if (frames) emit_time_[d] = target;
   return true;
 }
 
 void grid_router::route() {
   const auto nn = nl_.neurons.size();
   const bool frames = nl_.mode == hw::dn_mode::frames;
-  for (std::size_t e = 0; e < nl_.edges.size(); ++e) {
-    const auto& ed = nl_.edges[e];
-    if (ed.weight < t_.weight_min || ed.weight > t_.weight_max || ed.weight == 0) {
-      auto name = [&](std::uint32_t i) { return nl_.neurons[i].name.empty() ? fmt::format("neuron {}", i) : nl_.neurons[i].name; };
-      throw fit_error(fmt::format("{}: edge {} -> {} has weight {}, the grid's synapses take {}..{} (not 0)",
-                                  nl_.source, name(ed.from), name(ed.to), ed.weight, t_.weight_min, t_.weight_max),
-                      "scale the network's weights into the synapse range");
-    }
-  }
   // Spikes mode: cycles per network step so that the longest edge's route fits its delay.
   if (!frames) {
     std::int64_t k = 1;
@@ -675,21 +722,15 @@ void grid_router::route() {
       // Each neuron's firing cycle: its sources' cycles plus the distance and
       // room for detours (neurons are numbered in topological order).
       time_of_.assign(nn, 0);
-      for (std::uint32_t dd = 0; dd < nn; ++dd) {
-        for (auto e : in_edges_[dd]) {
-          const auto sr = nl_.edges[e].from;
-          const int dist = h(site_[sr], site_[dd]);
-          time_of_[dd] = std::max(time_of_[dd], time_of_[sr] + dist + 2 + dist / 3 + 3);
-        }
-      }
+      for (std::uint32_t dd = 0; dd < nn; ++dd) time_of_[dd] = planned_time(dd);
     }
     raw_elems_.assign(nn, {});
     stamp_.assign(E_, 0);
     gen_ = 0;
     nets_.assign(nn, {});
-    emit_time_.assign(nn, 0);
     pres_fac_ = 0.5f;
     std::vector<bool> dirty(nn, true);
+    std::vector<std::uint8_t> in_conflict(nn, 0);  // iterations running in which a net used an overused element
     // Net order: as numbered first, then seeded shuffles on restarts.
     std::vector<std::uint32_t> order(nn);
     std::iota(order.begin(), order.end(), 0U);
@@ -711,29 +752,15 @@ void grid_router::route() {
         if (!dirty[d]) continue;
         dirty[d] = false;
         rip_up(d);
-        if (in_edges_[d].empty()) {
-          emit_time_[d] = 0;
-          continue;
-        }
+        if (in_edges_[d].empty()) continue;
         bool ok = false;
         if (frames) {
-          // Layer-synchronous: every neuron of a layer fires in the layer's
-          // cycle, so rerouting one neuron never moves the times of others.
+          // Each neuron fires in its planned cycle; a net that cannot be
+          // routed in time fires later (more room for detours).
           for (int attempt = 0; !ok && attempt < 4; ++attempt) {
             rip_up(d);
             ok = route_net(d, time_of_[d], 6 + 6 * attempt);
-            if (!ok) {
-              // later: more room, and every consumer after it moves too
-              time_of_[d] += 3;
-              for (auto c : consumers_[d]) {
-                for (auto e2 : in_edges_[c]) {
-                  const auto sr = nl_.edges[e2].from;
-                  const int dist = h(site_[sr], site_[c]);
-                  time_of_[c] = std::max(time_of_[c], time_of_[sr] + dist + 2 + dist / 3 + 3);
-                }
-                dirty[c] = true;
-              }
-            }
+            if (!ok) fire_later(d, 3, dirty);
           }
         } else {
           for (int attempt = 0; !ok && attempt < 3; ++attempt) {
@@ -762,26 +789,38 @@ void grid_router::route() {
                                   searches_ ? static_cast<double>(expanded_) / static_cast<double>(searches_) : 0.0);
       }
       searches_ = expanded_ = 0;
-      if (over == 0 && timing_failed == ~0U) {
+      // A neuron that moved later re-marks its consumers; those routed before
+      // it in this order still need their routes redone.
+      const bool pending = std::find(dirty.begin(), dirty.end(), true) != dirty.end();
+      if (over == 0 && timing_failed == ~0U && !pending) {
         converged = true;
         break;
       }
-      if (over == 0) break;
+      if (over == 0 && !pending) break;
       // Stalled: no fewer overused elements for a while. The nets left in
       // conflict have no other route in this order; start again in another.
       if (over < best_over) best_over = over, stalled = 0;
       else if (++stalled >= 8) break;
       pres_fac_ *= 1.6f;
       for (std::uint32_t d = 0; d < nn; ++d) {
-        if (!nets_[d].timing_ok) dirty[d] = true;
-        for (const auto& x : nets_[d].nodes)
-          if (nocc_[static_cast<std::size_t>(x.elem)] > 1) dirty[d] = true;
-        if (dirty[d]) continue;
-        for (auto o : nets_[d].raw_refs)
-          if (nocc_[static_cast<std::size_t>(pool_[static_cast<std::size_t>(o)].elem)] > 1) {
-            dirty[d] = true;
-            break;
-          }
+        bool conflict = !nets_[d].timing_ok;
+        for (const auto& x : nets_[d].nodes) conflict |= nocc_[static_cast<std::size_t>(x.elem)] > 1;
+        for (auto o : nets_[d].raw_refs) {
+          if (conflict) break;
+          conflict = nocc_[static_cast<std::size_t>(pool_[static_cast<std::size_t>(o)].elem)] > 1;
+        }
+        if (!conflict) {
+          in_conflict[d] = 0;
+          continue;
+        }
+        dirty[d] = true;
+        // In conflict three times running: its exact latency leaves no
+        // detour. It fires later (its consumers follow), which gives its
+        // routes the room.
+        if (frames && ++in_conflict[d] >= 3) {
+          fire_later(d, 2, dirty);
+          in_conflict[d] = 0;
+        }
       }
     }
     if (converged) return;
@@ -835,11 +874,20 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
     cfg[static_cast<std::size_t>(listener)].listen |= listen_bit(listener, heard);
     crossings += tile_of(listener) != tile_of(heard);
   };
+  std::int64_t sums = 0;
   for (std::uint32_t i = 0; i < nl_.neurons.size(); ++i) {
     const auto& nr = nl_.neurons[i];
     const auto e = static_cast<std::size_t>(site_[i]);
     used[e] = true;
     auto& c = cfg[e];
+    c.layer = nr.group;
+    if (nr.sum_weight != 0) {  // a partial sum: passes w x (its inputs) on one cycle later, like a neuron's firing
+      c.kind = hw::element_kind::synapse;
+      c.weight = static_cast<std::int16_t>(nr.sum_weight);
+      c.delay = 1;
+      ++sums;
+      continue;
+    }
     c.kind = hw::element_kind::neuron;
     if (nr.threshold < -t_.threshold_max() - 1 || nr.threshold > t_.threshold_max()) {
       throw fit_error(fmt::format("{}: neuron {}{} has threshold {}, outside the grid's {}-bit range", nl_.source, i,
@@ -849,13 +897,23 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
     c.threshold = nr.threshold;
     c.charge_min = std::max<std::int32_t>(nr.charge_min, -t_.charge_max() - 1);
     c.leak = nr.leak;
-    c.layer = nr.group;
   }
-  for (std::uint32_t d = 0; d < nets_.size(); ++d) {
+  // The largest value each node emits (neurons: 1), for the value-range check.
+  std::vector<std::int64_t> mag(nl_.neurons.size(), 1);
+  auto source_at = [&](std::int32_t raw) -> std::size_t {  // whose raw signal an element carries
+    if (const auto i = neuron_at_[static_cast<std::size_t>(raw)]; i >= 0) return static_cast<std::size_t>(i);
+    for (auto o = head_[static_cast<std::size_t>(raw)]; o >= 0; o = pool_[static_cast<std::size_t>(o)].next)
+      if (is_raw(pool_[static_cast<std::size_t>(o)].key)) return static_cast<std::size_t>(pool_[static_cast<std::size_t>(o)].key >> 24);
+    throw internal_error("grid compiler: a raw link to an element without a raw signal");
+  };
+  for (std::uint32_t d = 0; d < nets_.size(); ++d) {  // sources before consumers
     const auto& n = nets_[d];
     std::vector<std::int64_t> bound(n.nodes.size(), 0);
-    for (const auto& [node, raw] : n.raw_links)
-      if (node >= 0) bound[static_cast<std::size_t>(node)] += std::abs(n.nodes[static_cast<std::size_t>(node)].weight);
+    std::int64_t into = 0;  // the largest sum arriving at d
+    for (const auto& [node, raw] : n.raw_links) {
+      if (node >= 0) bound[static_cast<std::size_t>(node)] += std::abs(n.nodes[static_cast<std::size_t>(node)].weight) * mag[source_at(raw)];
+      else into += mag[source_at(raw)];
+    }
     for (std::size_t i = 0; i < n.nodes.size(); ++i) {
       const auto& x = n.nodes[i];
       const auto e = static_cast<std::size_t>(x.elem);
@@ -881,10 +939,19 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
       if (next != total) total = next, changed = true;
     }
     for (std::size_t i = 0; i < n.nodes.size(); ++i) {
+      if (n.nodes[i].parent < 0) into += total[i];
       if (total[i] > vmax) {
         throw fit_error(fmt::format("{}: a merge into neuron {} can carry {}, beyond the grid's {}-bit values", nl_.source,
                                     d, total[i], t_.value_bits),
                         "use a grid description with wider values, or smaller weights");
+      }
+    }
+    if (const auto w = nl_.neurons[d].sum_weight; w != 0) {
+      mag[d] = std::abs(w) * into;
+      if (mag[d] > vmax) {
+        throw fit_error(fmt::format("{}: the {} can carry {}, beyond the grid's {}-bit values", nl_.source,
+                                    nl_.neurons[d].name, mag[d], t_.value_bits),
+                        "use a grid description with wider values, or a smaller --max-fan-in");
       }
     }
   }
@@ -917,7 +984,7 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
   std::int32_t latency = 0;
   for (std::size_t k = 0; k < nl_.outputs.size(); ++k) {
     const auto o = nl_.outputs[k];
-    const std::int32_t off = nl_.mode == hw::dn_mode::frames ? emit_time_[o] : 0;
+    const std::int32_t off = nl_.mode == hw::dn_mode::frames ? time_of_[o] : 0;
     latency = std::max(latency, off);
     p.outputs.push_back({static_cast<std::uint32_t>(index[static_cast<std::size_t>(site_[o])]),
                          k < nl_.output_class.size() ? nl_.output_class[k] : static_cast<std::int32_t>(k), off});
@@ -934,7 +1001,8 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
   j["tiles_y"] = t_.tiles_y;
   j["elements_available"] = t_.elements();
   j["elements_used"] = static_cast<std::int64_t>(p.elements.size());
-  j["neuron_elements"] = ne;
+  j["neuron_elements"] = ne - sums;
+  j["partial_sum_elements"] = sums;
   j["relay_elements"] = relays;
   j["weight_elements"] = weights;
   j["merge_elements"] = merges;
@@ -956,10 +1024,17 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
 
 hw::dn_program compile_danna(const netlist& nl, const hw::danna_target& target, const std::string& target_text,
                              const danna_options& opts) {
-  for (const auto& e : nl.edges) {
-    if (e.from >= nl.neurons.size() || e.to >= nl.neurons.size()) throw internal_error("netlist edge out of range");
+  for (const auto& ed : nl.edges) {
+    if (ed.from >= nl.neurons.size() || ed.to >= nl.neurons.size()) throw internal_error("netlist edge out of range");
+    if (ed.weight < target.weight_min || ed.weight > target.weight_max || ed.weight == 0) {
+      auto name = [&](std::uint32_t i) { return nl.neurons[i].name.empty() ? fmt::format("neuron {}", i) : nl.neurons[i].name; };
+      throw fit_error(fmt::format("{}: edge {} -> {} has weight {}, the grid's synapses take {}..{} (not 0)", nl.source,
+                                  name(ed.from), name(ed.to), ed.weight, target.weight_min, target.weight_max),
+                      "scale the network's weights into the synapse range");
+    }
   }
-  grid_router r(nl, target, opts);
+  const netlist split = split_fan_in(nl, opts.max_fan_in);
+  grid_router r(split, target, opts);
   r.place();
   r.route();
   auto p = r.emit(target_text);

@@ -29,7 +29,18 @@ struct danna_options {
   std::uint64_t seed = 1;
   int max_iterations = 50;       // PathFinder iterations per attempt (frames: 4 attempts in different net orders)
   std::ostream* log = nullptr;   // progress lines (nullptr: none)
+  int max_fan_in = 8;            // frames: wider neurons get partial-sum nodes (split_fan_in); 0: never
 };
+
+// Frames mode: every neuron with more than `max_fan_in` inputs gets its inputs
+// through partial-sum nodes. Inputs of one weight w are grouped by position
+// (recursive bisection of their feature-map coordinates, at most `max_fan_in`
+// per group); a group becomes a node that sums its sources (edges of weight 1)
+// and applies w once. Groups are grouped again until the neuron hears at most
+// `max_fan_in` nodes. Each node sits before its neuron in the numbering (the
+// netlist stays in topological order); the neuron computes the same integer
+// sum as before. Spikes mode, or max_fan_in == 0: the netlist unchanged.
+netlist split_fan_in(const netlist& nl, int max_fan_in);
 
 // Throws fit_error (elements needed vs available, the worst congested region
 // and a suggestion) when the netlist does not fit or cannot be routed.

@@ -22,6 +22,10 @@ struct net_neuron {
   float fy = 0, fx = 0;         // relative position in its layer's feature map (0..1), for placement
   std::uint32_t channel = 0;
   std::string name;             // TENNLab: "node ID" for messages; Eedn: empty
+  // 0: a neuron. Otherwise a partial-sum node (frames mode, made by
+  // split_fan_in): a synapse element that sums its inputs, multiplies the sum
+  // by sum_weight and passes the value on one cycle later.
+  std::int32_t sum_weight = 0;
 };
 
 struct net_edge {

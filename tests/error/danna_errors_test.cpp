@@ -72,6 +72,24 @@ TEST_CASE("error: danna grid too small to route: the worst congested region and 
   }
 }
 
+TEST_CASE("error: danna partial sums wider than the grid's values name the bits and the way out") {
+  const auto net = convert::parse_yaml_model(test::small_eedn_yaml, "small.yaml");
+  auto text = hw::with_geometry(read_file(hw::default_danna_path()), "danna.yaml", 80, 80, 1, 1);
+  const auto at = text.find("value_bits: 16");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 14, "value_bits: 3");  // values up to 3; partial sums of partial sums carry 4
+  compiler::danna_options o;
+  o.max_fan_in = 2;
+  try {
+    compiler::compile_danna(compiler::netlist_from_model(net, convert::to_yaml(net)), hw::parse_danna(text, "danna.yaml"),
+                            text, o);
+    FAIL("3-bit values should not hold the partial sums");
+  } catch (const fit_error& e) {
+    CHECK(std::string(e.what()).find("can carry 4, beyond the grid's 3-bit values") != std::string::npos);
+    CHECK(e.hint().find("wider values") != std::string::npos);
+  }
+}
+
 TEST_CASE("error: danna compile that does not fit exits 1 and writes nothing") {
   test::temp_dir dir;
   const auto m = dir / "small.yaml";

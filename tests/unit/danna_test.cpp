@@ -242,6 +242,7 @@ TEST_CASE("danna: nmc compile, inspect and simulate a grid program on Fashion-MN
   const auto j = nlohmann::json::parse(i.out);
   CHECK(j["target"] == "danna");
   CHECK(j["neuron_elements"].get<int>() == 994);
+  CHECK(j["partial_sum_elements"].get<int>() > 0);  // the dense layer's sums are split
   CHECK(j["relay_elements"].get<int>() > 0);
   CHECK(j["mean_route_length"].get<double>() > 0);
   CHECK(j["latency_cycles"].get<int>() > 0);

@@ -949,8 +949,9 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
     if (const auto w = nl_.neurons[d].sum_weight; w != 0) {
       mag[d] = std::abs(w) * into;
       if (mag[d] > vmax) {
-        throw fit_error(fmt::format("{}: the {} can carry {}, beyond the grid's {}-bit values", nl_.source,
-                                    nl_.neurons[d].name, mag[d], t_.value_bits),
+        const auto g = nl_.neurons[d].group;
+        throw fit_error(fmt::format("{}: the {} (layer '{}') can carry {}, beyond the grid's {}-bit values", nl_.source,
+                                    nl_.neurons[d].name, g < nl_.groups.size() ? nl_.groups[g] : "-", mag[d], t_.value_bits),
                         "use a grid description with wider values, or a smaller --max-fan-in");
       }
     }

@@ -8,7 +8,9 @@ pipeline.jsonl, synthetic.jsonl, brian2.jsonl, pytorch.jsonl, commands.tsv,
 skipped.tsv). Each section below renders only what its files hold; add a
 section by writing a function and listing it in SECTIONS. Nothing here is a
 measured figure: every number comes from WORKDIR, except the published chip
-throughput (HARDWARE.md 1.4), which is labelled as such.
+throughput (HARDWARE.md 1.4), which is labelled as such, and the hand-run
+comparisons of bench/manual_results.md, appended unchanged under their own
+heading.
 """
 import argparse
 import datetime
@@ -232,6 +234,11 @@ def main():
         md.append("")
     for section in SECTIONS:
         md += section(args.work, data)
+    # Hand-run comparisons (compile-time A/B runs of two builds) are kept in
+    # their own file and appended as they are: a run here must not drop them.
+    manual = os.path.join(os.path.dirname(os.path.abspath(__file__)), "manual_results.md")
+    if os.path.exists(manual):
+        md += ["", open(manual).read().rstrip()]
     for path, text in ((args.markdown, "\n".join(md).rstrip() + "\n"), (args.json, json.dumps(data, indent=1) + "\n")):
         with open(path + ".tmp", "w") as f:
             f.write(text)

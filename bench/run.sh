@@ -122,6 +122,10 @@ out_md=bench/RESULTS.md out_json=bench/results.json
 [ "$quick" -eq 1 ] && out_md="$work/RESULTS.md" out_json="$work/results.json"  # rendered, then dropped
 "$python" bench/render_results.py "$work" --cpu "$cpu" --cores "$(nproc)" --elapsed-s "$elapsed" \
   --markdown "$out_md" --json "$out_json"
+if ! grep -q '^# Hand-run comparisons' "$out_md"; then
+  echo "bench/run.sh: $out_md lacks the hand-run comparisons of bench/manual_results.md" >&2
+  exit 1
+fi
 if [ "$quick" -eq 1 ]; then
   echo "bench/run.sh --quick: every section ran and rendered in ${elapsed} s (Brian2 spike counts checked unless skipped)"
 else

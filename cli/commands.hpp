@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include <nmc/compiler/danna.hpp>
 #include <nmc/files.hpp>
 
 namespace nmc::cli {
@@ -48,7 +49,7 @@ struct compile_options {
   std::string dump_after;
   std::string grid;   // danna: one tile of W x H elements ("WxH")
   std::string tiles;  // danna: tiles of the target's tile size ("TXxTY")
-  int max_fan_in = 8;  // danna: wider neurons get partial-sum elements
+  int max_fan_in = compiler::danna_options{}.max_fan_in;  // danna: wider neurons get partial-sum elements
   bool time_passes = false;
   bool json = false;
   bool quantize = false;

@@ -71,6 +71,7 @@ hw::dn_program compile_danna_model(const compile_options& opts) {
   compiler::danna_options d;
   d.seed = opts.seed;
   d.max_fan_in = opts.max_fan_in;
+  d.crossbar_fan_in = opts.crossbar_fan_in;
   d.log = opts.time_passes ? &std::cerr : nullptr;
   return compiler::compile_danna(nl, target, target_text, d);
 }
@@ -121,6 +122,9 @@ std::string dn_program_text(const hw::dn_program& p, const std::string& path) {
                    num("elements_used"), num("elements_available"), 100.0 * j.value("utilisation", 0.0),
                    num("neuron_elements"), num("partial_sum_elements"), num("relay_elements"), num("weight_elements"),
                    num("merge_elements"));
+  if (j.value("crossbars", std::int64_t{0}) > 0)
+    s += fmt::format("crossbar {} block{} of {} elements (line starts, lines and chains)\n", num("crossbars"),
+                     j.value("crossbars", std::int64_t{0}) == 1 ? "" : "s", num("crossbar_elements"));
   s += fmt::format("routes   {} edges, mean length {:.2f}, max {} synapse elements; {} tile-crossing links\n", num("edges"),
                    j.value("mean_route_length", 0.0), num("max_route_length"), num("tile_crossing_links"));
   s += fmt::format("routing  {} PathFinder iterations, {} overused elements after the first\n", num("pathfinder_iterations"),

@@ -84,6 +84,9 @@ int main(int argc, char** argv) {
   compile_cmd->add_option("--max-fan-in", compile.max_fan_in,
                           "danna: inputs a neuron or partial-sum element hears before its sum is split (0: never split)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  compile_cmd->add_option("--crossbar-fan-in", compile.crossbar_fan_in,
+                          "danna: dense layers whose neurons hear at least this many inputs become crossbar blocks (0: never)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   compile_cmd->add_option("--seed", compile.seed, "placement seed")->capture_default_str();
   compile_cmd->add_option("--place-effort", compile.place_effort, "annealing effort (1 = default)")
       ->capture_default_str()->check(CLI::PositiveNumber);

@@ -156,6 +156,82 @@ TEST_CASE("danna: partial-sum nodes keep every neuron's sum and bound every fan-
   }
 }
 
+TEST_CASE("danna: crossbar blocks keep every neuron's sum, and partial sums leave their neurons alone") {
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 12; ++trial) {
+    // inputs, then a dense layer (layer 1) over them, then a second dense layer (layer 2)
+    compiler::netlist nl;
+    nl.groups = {"in", "d1", "d2"};
+    const int inputs = 30 + trial, d1 = 6 + trial % 5, d2 = 4;
+    std::uniform_real_distribution<float> pos(0.0f, 1.0f);
+    auto add = [&](std::uint32_t group) {
+      compiler::net_neuron nr;
+      nr.group = group;
+      nr.threshold = static_cast<std::int32_t>(rng() % 7) - 3;
+      nr.fx = pos(rng), nr.fy = pos(rng);
+      nl.neurons.push_back(nr);
+      return static_cast<std::uint32_t>(nl.neurons.size() - 1);
+    };
+    for (int i = 0; i < inputs; ++i) nl.inputs.push_back(add(0));
+    std::vector<std::uint32_t> first;
+    for (int j = 0; j < d1; ++j) {
+      const auto id = add(1);
+      first.push_back(id);
+      for (int i = 0; i < inputs; ++i)
+        if (rng() % 4 != 0) nl.edges.push_back({static_cast<std::uint32_t>(i), id, rng() % 2 ? 1 : -1, 0});
+    }
+    for (int j = 0; j < d2; ++j) {
+      const auto id = add(2);
+      nl.outputs.push_back(id);
+      // trial % 3 == 2: a weight of 2 keeps this neuron out of any crossbar
+      for (auto s : first) nl.edges.push_back({s, id, trial % 3 == 2 && j == 0 && s == first[0] ? 2 : (rng() % 2 ? 1 : -1), 0});
+    }
+    const auto xb = compiler::make_crossbars(nl, 4);
+    REQUIRE(!xb.crossbars.empty());
+    CHECK(xb.crossbars[0].cols.size() == static_cast<std::size_t>(d1));
+    for (const auto& ed : xb.edges) CHECK(ed.from < ed.to);  // still in topological order
+    std::size_t cols = 0;
+    for (std::size_t c = 0; c < xb.crossbars.size(); ++c) {
+      cols += xb.crossbars[c].cols.size();
+      for (auto r : xb.crossbars[c].rows) {
+        CHECK(xb.neurons[r].sum_weight == 1);
+        CHECK(xb.neurons[r].crossbar == static_cast<std::int32_t>(c));
+      }
+      for (auto k : xb.crossbars[c].cols) CHECK(xb.neurons[k].crossbar == static_cast<std::int32_t>(c));
+    }
+    CHECK(cols == static_cast<std::size_t>(d1 + (trial % 3 == 2 ? d2 - 1 : d2)));
+    // partial sums split the wide neurons outside the crossbars only, and keep the blocks' numbering right
+    const auto split = compiler::split_fan_in(xb, 3);
+    for (const auto& c : split.crossbars)
+      for (auto k : c.cols) CHECK(split.neurons[k].crossbar >= 0);
+    for (int f = 0; f < 20; ++f) {
+      std::vector<int> bits(static_cast<std::size_t>(inputs));
+      for (auto& b : bits) b = static_cast<int>(rng() % 2);
+      const auto a = eval_netlist(nl, bits);
+      const auto b = eval_netlist(xb, bits);
+      const auto c = eval_netlist(split, bits);
+      for (std::size_t k = 0; k < nl.outputs.size(); ++k) {
+        CHECK(a[nl.outputs[k]] == b[xb.outputs[k]]);
+        CHECK(a[nl.outputs[k]] == c[split.outputs[k]]);
+      }
+    }
+  }
+}
+
+TEST_CASE("danna: a dense layer as a crossbar agrees with the reference, within a tile and across tiles") {
+  const auto net = convert::parse_yaml_model(test::small_eedn_yaml, "small.yaml");
+  const auto nl = compiler::netlist_from_model(net, convert::to_yaml(net));
+  compiler::danna_options o;
+  o.crossbar_fan_in = 3;  // the 8 x 4 dense layer 'fc' and the convolution's blocks (weights of both signs)
+  for (const auto& text : {grid(80, 80), grid(10, 10, 9, 9)}) {
+    const auto p = compiler::compile_danna(nl, hw::parse_danna(text, "danna.yaml"), text, o);
+    const auto j = nlohmann::json::parse(p.report_json);
+    CHECK(j["crossbars"].get<int>() >= 2);
+    CHECK(j["crossbar_elements"].get<int>() >= 8 + 4);  // the line starts and at least a chain element per neuron
+    check_against_reference(p, test::small_eedn_yaml, 200, 2);
+  }
+}
+
 TEST_CASE("danna: with and without partial sums, a small Eedn network agrees with the reference") {
   const auto net = convert::parse_yaml_model(test::small_eedn_yaml, "small.yaml");
   const auto nl = compiler::netlist_from_model(net, convert::to_yaml(net));

@@ -64,7 +64,7 @@ netlist split_fan_in(const netlist& nl, int max_fan_in) {
       level.push_back({{s, out.neurons[s].fx, out.neurons[s].fy}, ed.weight});
     }
     const auto first_sum = out.neurons.size();
-    while (level.size() > cap) {
+    while (level.size() > cap && nr.crossbar < 0) {  // a crossbar's neuron hears its chain alone
       std::map<std::int32_t, std::vector<entry>> by_weight;
       for (const auto& [en, w] : level) by_weight[w].push_back(en);
       std::vector<std::pair<entry, std::int32_t>> next;
@@ -97,6 +97,10 @@ netlist split_fan_in(const netlist& nl, int max_fan_in) {
   }
   for (auto& x : out.inputs) x = id[x];
   for (auto& x : out.outputs) x = id[x];
+  for (auto& c : out.crossbars) {
+    for (auto& x : c.rows) x = id[x];
+    for (auto& x : c.cols) x = id[x];
+  }
   return out;
 }
 

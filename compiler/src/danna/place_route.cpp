@@ -31,6 +31,7 @@
 #include <nmc/compiler/danna.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -90,6 +91,32 @@ struct net_route {
   bool timing_ok = true;
 };
 
+// A crossbar block laid out as a systolic array (make_crossbars). Row k (y0 +
+// k) is the line of source k: its start node at x0 - 2 P[k], P[k] prefix
+// relays every other column up to x0 (they delay the row so that it meets the
+// chains in time), then a relay every other column x0 + 2i as far as the
+// line's last crossing. Column j is a chain of synapse elements at x0 + 2j + 1:
+// the element in row k hears the chain above it and, where line k crosses
+// chain j with weight w, the line's relay to its left; the output neuron sits
+// below the chain's last element. Every element has delay 1 past the prefix,
+// so a chain element in row k sees the chain above and its line in one cycle
+// when row k + 1 reaches the chains 1 cycle (plus any tile crossing) after
+// row k. Signs: chain element k multiplies by s_k = w_k w_next (w_last for
+// the last crossing, 1 where a chain only passes a line), so the product of
+// the factors from crossing k down is w_k and the neuron sees sum w_k x_k.
+struct macro {
+  std::uint32_t group = 0;
+  std::vector<std::uint32_t> rows, cols;  // line-start nodes, output neurons
+  std::vector<std::vector<std::int8_t>> w;  // [row][column]: weight of the crossing, 0: none
+  int S = 0, N = 0;
+  int x0 = 0, y0 = 0;
+  int gap = 0;                    // columns left of x0 for the prefixes
+  std::vector<int> P, dL, D;      // prefix relays; L_k - L_0 (row k meets the chains); start -> L_k
+  std::vector<std::vector<int>> pd;  // delays of the prefix relays
+  std::vector<int> phi;           // cycles from x0 to the relay of column j (tile crossings)
+  std::vector<std::int32_t> off_start, off_sink;  // firing cycles relative to L_0
+};
+
 struct fit_numbers {
   std::int64_t neurons = 0, elements = 0;
 };
@@ -102,6 +129,8 @@ public:
     in_edges_.resize(nl.neurons.size());
     consumers_.resize(nl.neurons.size());
     for (std::size_t e = 0; e < nl.edges.size(); ++e) {
+      const auto& to = nl.neurons[nl.edges[e].to];
+      if (to.crossbar >= 0 && to.sum_weight == 0) continue;  // a crossing of a crossbar: no route
       in_edges_[nl.edges[e].to].push_back(static_cast<std::uint32_t>(e));
       consumers_[nl.edges[e].from].push_back(nl.edges[e].to);
     }
@@ -230,6 +259,14 @@ private:
     return c > 1 ? (1.0f + hist_[static_cast<std::size_t>(v)]) * pres_fac_ * static_cast<float>(c - 1) : 0.0f;
   }
   void rip_up(std::uint32_t d);
+  // Crossbars
+  std::vector<macro> macros_;
+  std::vector<std::int32_t> base_;  // per crossbar: L_0, the cycle row 0 meets the chains
+  std::vector<std::int32_t> col_of_;  // output neuron -> its column in its crossbar
+  std::int32_t at(int x, int y) const { return y * W_ + x; }
+  void finalize_macro(macro& m, const std::vector<std::int32_t>& T);
+  void plan_times(bool finalize);
+  void shift_macro(std::size_t x, int by, std::vector<bool>& dirty, std::vector<std::uint32_t>& moved);
   std::int32_t planned_time(std::uint32_t d) const;
   void fire_later(std::uint32_t d, int by, std::vector<bool>& dirty);
   bool route_net(std::uint32_t d, std::int32_t target, int margin);
@@ -239,24 +276,84 @@ private:
 
 void grid_router::place() {
   const auto n = nl_.neurons.size();
+  // Crossbars go to a region on the right, in columns of blocks; the lattice
+  // block of the other nodes takes the rest.
+  macros_.clear();
+  col_of_.assign(n, -1);
+  int region = 0;
+  {
+    std::vector<std::int32_t> row_of(n, -1);
+    for (const auto& c : nl_.crossbars) {
+      macro m;
+      m.group = c.group;
+      m.rows = c.rows;
+      m.cols = c.cols;
+      m.S = static_cast<int>(c.rows.size());
+      m.N = static_cast<int>(c.cols.size());
+      for (int k = 0; k < m.S; ++k) row_of[c.rows[static_cast<std::size_t>(k)]] = k;
+      for (int j = 0; j < m.N; ++j) col_of_[c.cols[static_cast<std::size_t>(j)]] = j;
+      m.w.assign(static_cast<std::size_t>(m.S), std::vector<std::int8_t>(static_cast<std::size_t>(m.N), 0));
+      macros_.push_back(std::move(m));
+    }
+    for (const auto& ed : nl_.edges) {
+      const auto& to = nl_.neurons[ed.to];
+      if (to.crossbar < 0 || to.sum_weight != 0) continue;
+      auto& m = macros_[static_cast<std::size_t>(to.crossbar)];
+      m.w[static_cast<std::size_t>(row_of[ed.from])][static_cast<std::size_t>(col_of_[ed.to])] = static_cast<std::int8_t>(ed.weight);
+    }
+    // One column of blocks, their line starts facing the lattice (a block's
+    // chains are a wall no route crosses: a second column could not be fed).
+    int col_w = 0, y = 2;
+    for (auto& m : macros_) {
+      // Room for the prefixes: rows meet the chains about (1 + crossing) cycles
+      // apart, a prefix relay delays up to 15 (10 planned), and the feeds differ.
+      const int allow = (m.S * (1 + t_.tile_crossing_cycles) + 60) / 10 + 2;
+      m.gap = 2 * allow + 4;
+      const int w = m.gap + 2 * m.N + 2, h = m.S + 4;
+      const auto layer = m.group < nl_.groups.size() ? nl_.groups[m.group] : std::string("-");
+      m.x0 = m.gap;
+      m.y0 = y;
+      y += h;
+      col_w = std::max(col_w, w);
+      if (y > H_) {
+        throw fit_error(fmt::format("{}: the crossbars up to that of layer '{}' ({} lines x {} neurons) need {} rows, "
+                                    "more than the {} x {} grid has",
+                                    nl_.source.empty() ? nl_.model_name : nl_.source, layer, m.S, m.N, y, W_, H_),
+                        fmt::format("use a taller grid (--grid {}x{} or more), or --crossbar-fan-in 0 to route the "
+                                    "layers as partial sums", std::max(W_, 3 * col_w), y));
+      }
+    }
+    region = col_w;
+  }
+  const int W_lat = W_ - region;
+  std::size_t nlat = 0;
+  for (const auto& nr : nl_.neurons) nlat += nr.crossbar < 0;
+  if (W_lat < 8) {
+    throw fit_error(fmt::format("{}: the crossbars take {} of the grid's {} columns, leaving no room for the other {} nodes",
+                                nl_.source.empty() ? nl_.model_name : nl_.source, region, W_, nlat),
+                    fmt::format("use a wider grid (--grid {}x{} or more), or --crossbar-fan-in 0", 2 * region + 40, H_));
+  }
   // Room per node: its fan-in and fan-out in elements (weight and merge
   // elements gather around a neuron, relays around its source).
-  const double deg = 1.0 + 1.25 * static_cast<double>(nl_.edges.size()) / static_cast<double>(std::max<std::size_t>(1, n));
+  std::size_t routed_edges = 0;
+  for (const auto& ie : in_edges_) routed_edges += ie.size();
+  const double deg = 1.0 + 1.25 * static_cast<double>(routed_edges) / static_cast<double>(std::max<std::size_t>(1, nlat));
   const int want = std::max(3, static_cast<int>(std::ceil(std::sqrt(4.0 * deg))));
   int p = 0, lx = 0, ly = 0;
   for (int q = want + want / 2; q >= 3; --q) {  // a little more room when the grid has it
-    lx = (W_ - 1) / q + 1, ly = (H_ - 1) / q + 1;
-    if (static_cast<double>(lx) * ly >= 1.15 * static_cast<double>(n) + 4) {
+    lx = (W_lat - 1) / q + 1, ly = (H_ - 1) / q + 1;
+    if (static_cast<double>(lx) * ly >= 1.15 * static_cast<double>(nlat) + 4) {
       p = q;
       break;
     }
   }
   if (p == 0) {
-    const std::int64_t needed = static_cast<std::int64_t>(n) * 12;
+    const std::int64_t needed = static_cast<std::int64_t>(nlat) * 12 + static_cast<std::int64_t>(region) * H_;
     const int side = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(needed) / (t_.tile_w * t_.tile_h))));
     std::size_t sums = 0;
-    for (const auto& nr : nl_.neurons) sums += nr.sum_weight != 0;
-    const auto who = sums == 0 ? fmt::format("{} neurons", n) : fmt::format("{} neurons and {} partial-sum elements", n - sums, sums);
+    for (const auto& nr : nl_.neurons) sums += nr.sum_weight != 0 && nr.crossbar < 0;
+    auto who = sums == 0 ? fmt::format("{} neurons", nlat) : fmt::format("{} neurons and {} partial-sum elements", nlat - sums, sums);
+    if (region > 0) who += fmt::format(" (besides {} columns of crossbars)", region);
     throw fit_error(fmt::format("{}: {} need at least {} elements (about 12 per node: a 3 x 3 site and its "
                                 "routes), but the {} x {} grid ({} tile{} of {} x {}) has {}",
                                 nl_.source.empty() ? nl_.model_name : nl_.source, who, needed, W_, H_, t_.tiles(),
@@ -265,10 +362,10 @@ void grid_router::place() {
   }
   pitch_ = p;
   // Use a square-ish block of the lattice just large enough, centred.
-  const int side = static_cast<int>(std::ceil(std::sqrt(1.3 * static_cast<double>(n)))) + 1;
-  const int bx = std::min(lx, side), by = std::min(ly, static_cast<int>((1.3 * static_cast<double>(n)) / bx) + 2);
+  const int side = static_cast<int>(std::ceil(std::sqrt(1.3 * static_cast<double>(nlat)))) + 1;
+  const int bx = std::min(lx, side), by = std::min(ly, static_cast<int>((1.3 * static_cast<double>(nlat)) / bx) + 2);
   const int byy = std::min(ly, by);
-  const int ox = (W_ - ((bx - 1) * p + 1)) / 2, oy = (H_ - ((byy - 1) * p + 1)) / 2;
+  const int ox = (W_lat - ((bx - 1) * p + 1)) / 2, oy = (H_ - ((byy - 1) * p + 1)) / 2;
   neuron_at_.assign(E_, -1);
   site_.assign(n, -1);
   std::vector<std::int32_t> taken(static_cast<std::size_t>(bx) * byy, -1);
@@ -280,14 +377,14 @@ void grid_router::place() {
   // halfway to the neuron used more elements and left 2.5x the overuse).
   std::vector<std::uint32_t> order;
   for (std::uint32_t i = 0; i < n; ++i)
-    if (nl_.neurons[i].sum_weight == 0) order.push_back(i);
+    if (nl_.neurons[i].sum_weight == 0 && nl_.neurons[i].crossbar < 0) order.push_back(i);
   std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
     const auto& A = nl_.neurons[a];
     const auto& B = nl_.neurons[b];
     return std::tie(A.group, A.channel) < std::tie(B.group, B.channel);
   });
   for (std::uint32_t i = 0; i < n; ++i)
-    if (nl_.neurons[i].sum_weight != 0) order.push_back(i);
+    if (nl_.neurons[i].sum_weight != 0 && nl_.neurons[i].crossbar < 0) order.push_back(i);
   auto lattice_x = [&](std::int32_t e) { return static_cast<double>(ex(e) - ox) / p; };
   auto lattice_y = [&](std::int32_t e) { return static_cast<double>(ey(e) - oy) / p; };
   for (auto i : order) {
@@ -318,6 +415,21 @@ void grid_router::place() {
     site_[i] = e;
     neuron_at_[static_cast<std::size_t>(e)] = static_cast<std::int32_t>(i);
   }
+  // Crossbars: the output neurons below their chains, the chain and line area
+  // taken; the line starts (and their prefixes) wait for the firing cycles
+  // planned from their sources.
+  for (auto& m : macros_) {
+    m.x0 += W_lat + (region - (m.gap + 2 * m.N + 2));  // the blocks' right edges aligned with the grid's
+    for (int y = m.y0; y < m.y0 + m.S; ++y)
+      for (int x = m.x0; x < m.x0 + 2 * m.N; ++x) neuron_at_[static_cast<std::size_t>(at(x, y))] = -2;
+    for (int j = 0; j < m.N; ++j) {
+      const auto c = m.cols[static_cast<std::size_t>(j)];
+      site_[c] = at(m.x0 + 2 * j + 1, m.y0 + m.S);
+      neuron_at_[static_cast<std::size_t>(site_[c])] = static_cast<std::int32_t>(c);
+    }
+    for (int k = 0; k < m.S; ++k) site_[m.rows[static_cast<std::size_t>(k)]] = at(m.x0 - m.gap / 2, m.y0 + k);
+  }
+  if (!macros_.empty()) plan_times(true);
   // One exit per neuron that feeds others: a neighbour only its own relays
   // may take, so that its merge tree and other routes never wall it in.
   exit_owner_.assign(E_, 0);
@@ -327,7 +439,7 @@ void grid_router::place() {
       const int x = ex(site_[i]) + dx_[k], y = ey(site_[i]) + dy_[k];
       if (x < 0 || y < 0 || x >= W_ || y >= H_) continue;
       const auto v = static_cast<std::size_t>(y * W_ + x);
-      if (neuron_at_[v] >= 0 || exit_owner_[v] != 0) continue;
+      if (neuron_at_[v] != -1 || exit_owner_[v] != 0) continue;
       exit_owner_[v] = i + 1;
       break;
     }
@@ -357,15 +469,118 @@ std::int32_t grid_router::planned_time(std::uint32_t d) const {
 // (their nets are routed again) and their cycles follow where they must, and
 // so on downstream.
 void grid_router::fire_later(std::uint32_t d, int by, std::vector<bool>& dirty) {
-  time_of_[d] += by;
-  std::vector<std::uint32_t> moved{d};
+  std::vector<std::uint32_t> moved;
+  if (const auto x = nl_.neurons[d].crossbar; x >= 0) shift_macro(static_cast<std::size_t>(x), by, dirty, moved);
+  else time_of_[d] += by, moved.push_back(d);
   while (!moved.empty()) {
     const auto x = moved.back();
     moved.pop_back();
     for (auto c : consumers_[x]) {
       dirty[c] = true;
-      if (const auto t = planned_time(c); t > time_of_[c]) time_of_[c] = t, moved.push_back(c);
+      const auto t = planned_time(c);
+      if (t <= time_of_[c]) continue;
+      if (const auto xb = nl_.neurons[c].crossbar; xb >= 0) shift_macro(static_cast<std::size_t>(xb), t - time_of_[c], dirty, moved);
+      else time_of_[c] = t, moved.push_back(c);
     }
+  }
+}
+
+// A crossbar's cycles move together: its lines and its outputs.
+void grid_router::shift_macro(std::size_t x, int by, std::vector<bool>& dirty, std::vector<std::uint32_t>& moved) {
+  base_[x] += by;
+  for (auto r : macros_[x].rows) time_of_[r] += by, dirty[r] = true;
+  for (auto c : macros_[x].cols) time_of_[c] += by, moved.push_back(c);
+}
+
+// Firing cycles of every node, sources first: a node as early as its
+// sources allow (planned_time), a crossbar as early as its latest line allows.
+// With `finalize`, each crossbar's prefixes are laid out on the way (their
+// lengths follow from when the lines' sources fire).
+void grid_router::plan_times(bool finalize) {
+  const auto n = nl_.neurons.size();
+  time_of_.assign(n, 0);
+  base_.assign(macros_.size(), 0);
+  for (std::uint32_t d = 0; d < n; ++d) {
+    const auto x = nl_.neurons[d].crossbar;
+    if (x < 0) {
+      time_of_[d] = planned_time(d);
+      continue;
+    }
+    auto& m = macros_[static_cast<std::size_t>(x)];
+    if (d == m.rows.front()) {
+      std::vector<std::int32_t> T(static_cast<std::size_t>(m.S));
+      if (finalize) {
+        for (int k = 0; k < m.S; ++k) T[static_cast<std::size_t>(k)] = planned_time(m.rows[static_cast<std::size_t>(k)]);
+        finalize_macro(m, T);
+      }
+      std::int32_t B = std::numeric_limits<std::int32_t>::min();
+      for (int k = 0; k < m.S; ++k) {
+        const auto kk = static_cast<std::size_t>(k);
+        B = std::max(B, planned_time(m.rows[kk]) - m.off_start[kk]);
+      }
+      base_[static_cast<std::size_t>(x)] = B;
+      for (int k = 0; k < m.S; ++k) time_of_[m.rows[static_cast<std::size_t>(k)]] = B + m.off_start[static_cast<std::size_t>(k)];
+    }
+    if (nl_.neurons[d].sum_weight == 0) time_of_[d] = base_[static_cast<std::size_t>(x)] + m.off_sink[static_cast<std::size_t>(col_of_[d])];
+  }
+}
+
+// Lays out a crossbar's prefixes and fixes its timing (see `macro`). T[k]:
+// the planned firing cycle of line k's start, from its source.
+void grid_router::finalize_macro(macro& m, const std::vector<std::int32_t>& T) {
+  const int S = m.S, N = m.N;
+  auto cross = [&](int x1, int y1, int x2, int y2) { return xc(at(x1, y1), at(x2, y2)); };
+  auto sz = [](int k) { return static_cast<std::size_t>(k); };
+  m.dL.assign(sz(S), 0);
+  for (int k = 1; k < S; ++k) m.dL[sz(k)] = m.dL[sz(k - 1)] + 1 + cross(m.x0, m.y0 + k - 1, m.x0, m.y0 + k);
+  const int allow = (m.gap - 4) / 2;
+  const int dmin = 2 + 2 * t_.tile_crossing_cycles;
+  std::int32_t L0 = std::numeric_limits<std::int32_t>::min();
+  for (int k = 0; k < S; ++k) L0 = std::max(L0, T[sz(k)] + dmin - m.dL[sz(k)]);
+  m.P.assign(sz(S), 1);
+  m.D.assign(sz(S), 0);
+  std::vector<int> lo(sz(S)), hi(sz(S));
+  for (int k = 0; k < S; ++k) {
+    const int want = L0 + m.dL[sz(k)] - T[sz(k)];
+    const int P = std::clamp((want + 9) / 10, 1, allow);
+    m.P[sz(k)] = P;
+    const int xs = m.x0 - 2 * P, y = m.y0 + k;
+    lo[sz(k)] = hi[sz(k)] = 0;
+    for (int j = 1; j <= P; ++j) {
+      const int c = cross(xs + 2 * j - 2, y, xs + 2 * j, y);
+      lo[sz(k)] += t_.delay_min_cycles + c, hi[sz(k)] += t_.delay_max_cycles + c;
+    }
+    const auto r = m.rows[sz(k)];
+    site_[r] = at(xs, y);
+    neuron_at_[static_cast<std::size_t>(site_[r])] = static_cast<std::int32_t>(r);
+    for (int j = 1; j < P; ++j) neuron_at_[static_cast<std::size_t>(at(xs + 2 * j, y))] = -2;
+  }
+  // L_0 again with the prefixes as laid out; each row's prefix then takes
+  // as many cycles as its source leaves (at most its relays' maximum: the
+  // start fires later, and its route absorbs the rest).
+  L0 = std::numeric_limits<std::int32_t>::min();
+  for (int k = 0; k < S; ++k) L0 = std::max(L0, T[sz(k)] + lo[sz(k)] - m.dL[sz(k)]);
+  m.pd.assign(sz(S), {});
+  m.off_start.assign(sz(S), 0);
+  for (int k = 0; k < S; ++k) {
+    const int D = std::min(hi[sz(k)], L0 + m.dL[sz(k)] - T[sz(k)]);
+    m.D[sz(k)] = D;
+    const int P = m.P[sz(k)], xs = m.x0 - 2 * P, y = m.y0 + k;
+    int rem = D;
+    for (int j = 1; j <= P; ++j) rem -= cross(xs + 2 * j - 2, y, xs + 2 * j, y);
+    for (int j = 1; j <= P; ++j) {
+      const int d = rem / P + (j <= rem % P ? 1 : 0);
+      if (d < t_.delay_min_cycles || d > t_.delay_max_cycles) throw internal_error("crossbar prefix: delay out of range");
+      m.pd[sz(k)].push_back(d);
+    }
+    m.off_start[sz(k)] = m.dL[sz(k)] - D;
+  }
+  m.phi.assign(sz(N), 0);
+  for (int j = 1; j < N; ++j) m.phi[sz(j)] = m.phi[sz(j - 1)] + 1 + cross(m.x0 + 2 * j - 2, m.y0, m.x0 + 2 * j, m.y0);
+  m.off_sink.assign(sz(N), 0);
+  for (int j = 0; j < N; ++j) {
+    const int c = m.x0 + 2 * j + 1;
+    m.off_sink[sz(j)] = m.dL[sz(S - 1)] + m.phi[sz(j)] + cross(c - 1, m.y0, c, m.y0) + 1 + 1 + cross(c, m.y0 + S - 1, c, m.y0 + S);
   }
 }
 
@@ -474,7 +689,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
   float best = inf;
   // kind 0: D, 1: join merge, 2: join weight, 3: a relay straight into D (weight 1)
   std::int32_t best_state = -1, best_kind = -1, best_elem = -1, best_slack = 0;
-  int dbg_early = 0, dbg_late = 0;
+  int dbg_early = 0, dbg_late = 0, dbg_near = 1 << 30;
   auto goal = [&](float g, std::int32_t state, int kind, std::int32_t elem, int slack, int k) {
     dbg_late += slack < 0;
     dbg_early += slack > spread * k;
@@ -493,6 +708,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
     if (closed_[st]) continue;  // stale
     closed_[st] = 1;
     ++expanded_;
+    dbg_near = std::min(dbg_near, h(u, de) * 1000 + (aval_[st] > 999 ? 999 : aval_[st]));
     const int a = aval_[st];
     const int k1 = std::min(k + 1, kc);
     const int ux = ex(u), uy = ey(u);
@@ -506,7 +722,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
           goal(g, state, 3, v, latency - a - 1 - x, k);  // the neuron hears the relay itself
           continue;
         }
-        if (neuron_at_[static_cast<std::size_t>(v)] >= 0) continue;
+        if (neuron_at_[static_cast<std::size_t>(v)] != -1) continue;  // a node, or a crossbar's element
         const auto wo = find(v, weight_key(d, w));
         if (wo >= 0) {
           goal(g + 0.01f, state, 2, v, latency - pool_[static_cast<std::size_t>(wo)].r - x - a, k);
@@ -529,7 +745,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
           goal(g, state, 0, v, latency - a - 1 - x, k);
           continue;
         }
-        if (neuron_at_[static_cast<std::size_t>(v)] >= 0) continue;
+        if (neuron_at_[static_cast<std::size_t>(v)] != -1) continue;  // a node, or a crossbar's element
         if (const auto so = find(v, sum_key(d)); so >= 0) {
           goal(g + 0.01f, state, 1, v, latency - pool_[static_cast<std::size_t>(so)].r - x - a, k);
           continue;
@@ -543,6 +759,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
     if (std::getenv("NMC_DANNA_DEBUG")) {
       fmt::print(stderr, "edge {} ({} -> {}) at ({}, {}) -> ({}, {}): no route with latency {} (rejected goals: {} early, {} late)\n",
                  edge, s, d, ex(se), ey(se), ex(de), ey(de), latency, dbg_early, dbg_late);
+      fmt::print(stderr, "  nearest state expanded: {} hops from the neuron, arriving in cycle {}\n", dbg_near / 1000, dbg_near % 1000);
     }
     return false;
   }
@@ -721,8 +938,7 @@ void grid_router::route() {
     if (frames && restart == 0) {
       // Each neuron's firing cycle: its sources' cycles plus the distance and
       // room for detours (neurons are numbered in topological order).
-      time_of_.assign(nn, 0);
-      for (std::uint32_t dd = 0; dd < nn; ++dd) time_of_[dd] = planned_time(dd);
+      plan_times(false);
     }
     raw_elems_.assign(nn, {});
     stamp_.assign(E_, 0);
@@ -762,6 +978,7 @@ void grid_router::route() {
             ok = route_net(d, time_of_[d], 6 + 6 * attempt);
             if (!ok) fire_later(d, 3, dirty);
           }
+          if (ok) dirty[d] = false;  // routed at its cycle (a crossbar's shift marks its own lines)
         } else {
           for (int attempt = 0; !ok && attempt < 3; ++attempt) {
             rip_up(d);
@@ -874,7 +1091,7 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
     cfg[static_cast<std::size_t>(listener)].listen |= listen_bit(listener, heard);
     crossings += tile_of(listener) != tile_of(heard);
   };
-  std::int64_t sums = 0;
+  std::int64_t sums = 0, line_starts = 0;
   for (std::uint32_t i = 0; i < nl_.neurons.size(); ++i) {
     const auto& nr = nl_.neurons[i];
     const auto e = static_cast<std::size_t>(site_[i]);
@@ -885,7 +1102,7 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
       c.kind = hw::element_kind::synapse;
       c.weight = static_cast<std::int16_t>(nr.sum_weight);
       c.delay = 1;
-      ++sums;
+      ++(nr.crossbar >= 0 ? line_starts : sums);
       continue;
     }
     c.kind = hw::element_kind::neuron;
@@ -973,6 +1190,59 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
       ++relays;
     }
   }
+  // Crossbars (see `macro`): prefixes and lines, then the chains.
+  std::int64_t xbar_elements = line_starts;
+  for (const auto& m : macros_) {
+    auto put = [&](int x, int y, int weight, int delay) {
+      const auto v = at(x, y);
+      if (used[static_cast<std::size_t>(v)]) throw internal_error(fmt::format("crossbar element ({}, {}) is taken", x, y));
+      used[static_cast<std::size_t>(v)] = true;
+      auto& c = cfg[static_cast<std::size_t>(v)];
+      c.kind = hw::element_kind::synapse;
+      c.weight = static_cast<std::int16_t>(weight);
+      c.delay = static_cast<std::uint8_t>(delay);
+      c.layer = m.group;
+      ++xbar_elements;
+      return v;
+    };
+    for (int k = 0; k < m.S; ++k) {
+      const auto kk = static_cast<std::size_t>(k);
+      const int y = m.y0 + k, P = m.P[kk], xs = m.x0 - 2 * P;
+      for (int j = 1; j <= P; ++j) link(put(xs + 2 * j, y, 1, m.pd[kk][static_cast<std::size_t>(j - 1)]), at(xs + 2 * j - 2, y));
+      int last = 0;
+      for (int j = 0; j < m.N; ++j)
+        if (m.w[kk][static_cast<std::size_t>(j)] != 0) last = j;
+      for (int i = 1; i <= last; ++i) link(put(m.x0 + 2 * i, y, 1, 1), at(m.x0 + 2 * i - 2, y));
+    }
+    for (int j = 0; j < m.N; ++j) {
+      const auto jj = static_cast<std::size_t>(j);
+      const int c = m.x0 + 2 * j + 1;
+      std::vector<int> hit;  // rows crossing this chain
+      for (int k = 0; k < m.S; ++k)
+        if (m.w[static_cast<std::size_t>(k)][jj] != 0) hit.push_back(k);
+      if (hit.empty()) throw internal_error("crossbar chain without a crossing");
+      if (static_cast<std::int64_t>(hit.size()) > vmax) {
+        throw fit_error(fmt::format("{}: a chain of the crossbar of layer '{}' sums {} inputs, beyond the grid's {}-bit "
+                                    "values", nl_.source, m.group < nl_.groups.size() ? nl_.groups[m.group] : "-",
+                                    hit.size(), t_.value_bits),
+                        "use a grid description with wider values, or --crossbar-fan-in 0");
+      }
+      std::size_t h = 0;
+      for (int k = hit.front(); k < m.S; ++k) {
+        int sign = 1;
+        const bool crossing = h < hit.size() && hit[h] == k;
+        if (crossing) {
+          const int wk = m.w[static_cast<std::size_t>(k)][jj];
+          sign = h + 1 < hit.size() ? wk * m.w[static_cast<std::size_t>(hit[h + 1])][jj] : wk;
+          ++h;
+        }
+        const auto v = put(c, m.y0 + k, sign, 1);
+        if (crossing) link(v, at(c - 1, m.y0 + k));
+        if (k > hit.front()) link(v, at(c, m.y0 + k - 1));
+      }
+      link(site_[m.cols[jj]], at(c, m.y0 + m.S - 1));
+    }
+  }
   std::vector<std::int32_t> index(E_, -1);
   for (std::size_t v = 0; v < E_; ++v) {
     if (!used[v]) continue;
@@ -1007,6 +1277,8 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
   j["relay_elements"] = relays;
   j["weight_elements"] = weights;
   j["merge_elements"] = merges;
+  j["crossbars"] = static_cast<std::int64_t>(macros_.size());
+  j["crossbar_elements"] = xbar_elements;
   j["utilisation"] = static_cast<double>(p.elements.size()) / static_cast<double>(t_.elements());
   j["placement_pitch"] = pitch_;
   j["edges"] = routed;
@@ -1034,7 +1306,12 @@ hw::dn_program compile_danna(const netlist& nl, const hw::danna_target& target, 
                       "scale the network's weights into the synapse range");
     }
   }
-  const netlist split = split_fan_in(nl, opts.max_fan_in);
+  // Crossbars need the links of their layout ((-2, 0), (-1, 0), (0, -1)) and
+  // delays from 1.
+  bool links = target.delay_min_cycles == 1;
+  for (const std::array<int, 2> o : {std::array<int, 2>{-2, 0}, {-1, 0}, {0, -1}})
+    links &= std::find(target.neighbours.begin(), target.neighbours.end(), o) != target.neighbours.end();
+  const netlist split = split_fan_in(make_crossbars(nl, links ? opts.crossbar_fan_in : 0), opts.max_fan_in);
   grid_router r(split, target, opts);
   r.place();
   r.route();

@@ -30,7 +30,18 @@ struct danna_options {
   int max_iterations = 50;       // PathFinder iterations per attempt (frames: 4 attempts in different net orders)
   std::ostream* log = nullptr;   // progress lines (nullptr: none)
   int max_fan_in = 8;            // frames: wider neurons get partial-sum nodes (split_fan_in); 0: never
+  int crossbar_fan_in = 64;      // frames: dense layers this wide become crossbars (make_crossbars); 0: never
 };
+
+// Frames mode: the neurons of a layer with at least `min_fan_in` inputs, all
+// of weight +1 or -1, that share their sources densely (connected through
+// shared sources, at least a fifth of the crossings used) become the columns
+// of a crossbar block. Each source gets a line-start node (a partial-sum node
+// of weight 1, the source its only input) numbered before the block's first
+// neuron; the neurons' inputs become edges from the line starts. The grid
+// compiler lays the block out as a systolic array (a line of relays per
+// source, an accumulating chain per neuron) and routes only the line starts.
+netlist make_crossbars(const netlist& nl, int min_fan_in);
 
 // Frames mode: every neuron with more than `max_fan_in` inputs gets its inputs
 // through partial-sum nodes. Inputs of one weight w are grouped by position

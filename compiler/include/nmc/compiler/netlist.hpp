@@ -26,12 +26,25 @@ struct net_neuron {
   // split_fan_in): a synapse element that sums its inputs, multiplies the sum
   // by sum_weight and passes the value on one cycle later.
   std::int32_t sum_weight = 0;
+  // Frames mode, made by make_crossbars: the crossbar this node belongs to, as
+  // a line start (a partial-sum node of weight 1 fed by its source) or as an
+  // output neuron (its inputs come through the crossbar, not routes); -1: none.
+  std::int32_t crossbar = -1;
 };
 
 struct net_edge {
   std::uint32_t from = 0, to = 0;
   std::int32_t weight = 1;
   std::int32_t delay = 0;  // spikes mode: network time steps >= 1; frames mode: unused (synchronous)
+};
+
+// A crossbar block (make_crossbars): source lines as rows, one accumulating
+// chain per output neuron as columns. Edge (rows[k] -> cols[j], w) is the
+// crossing of line k and chain j.
+struct net_crossbar {
+  std::uint32_t group = 0;
+  std::vector<std::uint32_t> rows;  // line-start nodes, top to bottom
+  std::vector<std::uint32_t> cols;  // output neurons, left to right
 };
 
 struct netlist {
@@ -42,6 +55,7 @@ struct netlist {
   std::vector<std::uint32_t> outputs;       // neuron of output port i
   std::vector<std::int32_t> output_class;   // frames: class of output port i
   std::vector<std::string> groups;          // names of the groups (layers)
+  std::vector<net_crossbar> crossbars;
   // frames mode: the image and its encoding (input port i = encoded bit i)
   std::uint32_t image_channels = 0, image_height = 0, image_width = 0;
   std::vector<std::int32_t> thermometer;

@@ -90,6 +90,24 @@ TEST_CASE("error: danna partial sums wider than the grid's values name the bits 
   }
 }
 
+TEST_CASE("error: danna crossbars taller than the grid name the layer, the rows and the way out") {
+  compiler::danna_options o;
+  o.crossbar_fan_in = 3;  // the convolution's blocks and the dense layer 'fc' (8 lines) become crossbars
+  try {
+    compile_on(80, 20, o);
+    FAIL("the crossbars should not fit 20 rows");
+  } catch (const fit_error& e) {
+    const std::string what = e.what();
+    CHECK(what.find("the crossbars up to that of layer") != std::string::npos);
+    CHECK(what.find("more than the 80 x 20 grid has") != std::string::npos);
+    CHECK(e.hint().find("taller grid") != std::string::npos);
+    CHECK(e.hint().find("--crossbar-fan-in 0") != std::string::npos);
+  }
+  // Without crossbars, a short wide grid is a routing refusal, not a placement
+  // bug (the lattice block grew only as a square and ran out of sites).
+  CHECK_THROWS_AS(compile_on(80, 20, {}), fit_error);
+}
+
 TEST_CASE("error: danna compile that does not fit exits 1 and writes nothing") {
   test::temp_dir dir;
   const auto m = dir / "small.yaml";

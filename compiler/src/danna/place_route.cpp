@@ -363,8 +363,10 @@ void grid_router::place() {
   pitch_ = p;
   // Use a square-ish block of the lattice just large enough, centred.
   const int side = static_cast<int>(std::ceil(std::sqrt(1.3 * static_cast<double>(nlat)))) + 1;
-  const int bx = std::min(lx, side), by = std::min(ly, static_cast<int>((1.3 * static_cast<double>(nlat)) / bx) + 2);
-  const int byy = std::min(ly, by);
+  // (wider than square on a short grid; the whole lattice if the block would hold too few sites)
+  int bx = std::min(lx, std::max(side, static_cast<int>(std::ceil(1.3 * static_cast<double>(nlat) / ly)) + 1));
+  int byy = std::min(ly, static_cast<int>((1.3 * static_cast<double>(nlat)) / bx) + 2);
+  if (static_cast<std::size_t>(bx) * static_cast<std::size_t>(byy) < nlat) bx = lx, byy = ly;
   const int ox = (W_lat - ((bx - 1) * p + 1)) / 2, oy = (H_ - ((byy - 1) * p + 1)) / 2;
   neuron_at_.assign(E_, -1);
   site_.assign(n, -1);

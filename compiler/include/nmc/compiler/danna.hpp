@@ -14,6 +14,11 @@
 // programs every input of a neuron arrives in one cycle (frames pipelined one
 // per cycle), for TENNLab programs each edge takes exactly delay x
 // cycles_per_tick cycles.
+//
+// Dense layers (make_crossbars) are laid out as crossbar blocks instead, in a
+// column on the grid's right edge, their line starts facing the lattice: a
+// line of relays per source, an accumulating chain per neuron (see `macro` in
+// place_route.cpp); only the line starts are routed.
 
 #include <cstdint>
 #include <iosfwd>

@@ -94,8 +94,7 @@ netlist make_crossbars(const netlist& nl, int min_fan_in) {
   std::vector<std::uint32_t> id(n, 0);
   const auto base = static_cast<std::int32_t>(nl.crossbars.size());
   std::vector<bool> started(kept.size(), false);
-  std::vector<std::vector<std::uint32_t>> line(kept.size());  // per block: source -> line start (by row)
-  std::vector<std::vector<std::uint32_t>> start_id(kept.size());
+  std::vector<std::map<std::uint32_t, std::uint32_t>> line(kept.size());  // per block: source -> its line start
   for (std::uint32_t i = 0; i < n; ++i) {
     const auto& nr = nl.neurons[i];
     const auto x = xbar_of[i];
@@ -114,18 +113,14 @@ netlist make_crossbars(const netlist& nl, int min_fan_in) {
         const auto sid = static_cast<std::uint32_t>(out.neurons.size());
         out.neurons.push_back(s);
         out.edges.push_back({id[b.rows[k]], sid, 1, 0});
-        start_id[static_cast<std::size_t>(x)].push_back(sid);
+        line[static_cast<std::size_t>(x)][b.rows[k]] = sid;
       }
     }
     id[i] = static_cast<std::uint32_t>(out.neurons.size());
     out.neurons.push_back(nr);
     if (x >= 0) {
       out.neurons.back().crossbar = base + x;
-      const auto& b = kept[static_cast<std::size_t>(x)];
-      for (auto e : in[i]) {
-        const auto row = std::find(b.rows.begin(), b.rows.end(), nl.edges[e].from) - b.rows.begin();
-        out.edges.push_back({start_id[static_cast<std::size_t>(x)][static_cast<std::size_t>(row)], id[i], nl.edges[e].weight, 0});
-      }
+      for (auto e : in[i]) out.edges.push_back({line[static_cast<std::size_t>(x)].at(nl.edges[e].from), id[i], nl.edges[e].weight, 0});
     } else {
       for (auto e : in[i]) {
         if (nl.edges[e].from >= i) throw internal_error("make_crossbars: the netlist is not in topological order");
@@ -142,7 +137,7 @@ netlist make_crossbars(const netlist& nl, int min_fan_in) {
   for (std::size_t x = 0; x < kept.size(); ++x) {
     net_crossbar c;
     c.group = nl.neurons[kept[x].cols.front()].group;
-    c.rows = start_id[x];
+    for (auto r : kept[x].rows) c.rows.push_back(line[x].at(r));
     for (auto v : kept[x].cols) c.cols.push_back(id[v]);
     out.crossbars.push_back(std::move(c));
   }

@@ -276,8 +276,8 @@ private:
 
 void grid_router::place() {
   const auto n = nl_.neurons.size();
-  // Crossbars go to a region on the right, in columns of blocks; the lattice
-  // block of the other nodes takes the rest.
+  // Crossbars go to a region on the grid's right edge, one above the other;
+  // the lattice block of the other nodes takes the rest.
   macros_.clear();
   col_of_.assign(n, -1);
   int region = 0;

@@ -111,7 +111,7 @@ struct macro {
   int S = 0, N = 0;
   int x0 = 0, y0 = 0;
   int gap = 0;                    // columns left of x0 for the prefixes
-  std::vector<int> P, dL, D;      // prefix relays; L_k - L_0 (row k meets the chains); start -> L_k
+  std::vector<int> P, dL;         // prefix relays; L_k - L_0 (the cycle row k meets the chains, from row 0's)
   std::vector<std::vector<int>> pd;  // delays of the prefix relays
   std::vector<int> phi;           // cycles from x0 to the relay of column j (tile crossings)
   std::vector<std::int32_t> off_start, off_sink;  // firing cycles relative to L_0
@@ -177,6 +177,7 @@ private:
   int iterations_ = 0;
   std::int64_t searches_ = 0, expanded_ = 0;  // per PathFinder iteration, for the progress lines
   std::int64_t first_overuse_ = 0;
+  const bool debug_ = std::getenv("NMC_DANNA_DEBUG") != nullptr;  // the failed searches' details on stderr
   // search scratch
   std::vector<float> g_;
   std::vector<std::int32_t> prev_, aval_;
@@ -510,8 +511,8 @@ void grid_router::plan_times(bool finalize) {
     }
     auto& m = macros_[static_cast<std::size_t>(x)];
     if (d == m.rows.front()) {
-      std::vector<std::int32_t> T(static_cast<std::size_t>(m.S));
       if (finalize) {
+        std::vector<std::int32_t> T(static_cast<std::size_t>(m.S));
         for (int k = 0; k < m.S; ++k) T[static_cast<std::size_t>(k)] = planned_time(m.rows[static_cast<std::size_t>(k)]);
         finalize_macro(m, T);
       }
@@ -540,7 +541,6 @@ void grid_router::finalize_macro(macro& m, const std::vector<std::int32_t>& T) {
   std::int32_t L0 = std::numeric_limits<std::int32_t>::min();
   for (int k = 0; k < S; ++k) L0 = std::max(L0, T[sz(k)] + dmin - m.dL[sz(k)]);
   m.P.assign(sz(S), 1);
-  m.D.assign(sz(S), 0);
   std::vector<int> lo(sz(S)), hi(sz(S));
   for (int k = 0; k < S; ++k) {
     const int want = L0 + m.dL[sz(k)] - T[sz(k)];
@@ -566,7 +566,6 @@ void grid_router::finalize_macro(macro& m, const std::vector<std::int32_t>& T) {
   m.off_start.assign(sz(S), 0);
   for (int k = 0; k < S; ++k) {
     const int D = std::min(hi[sz(k)], L0 + m.dL[sz(k)] - T[sz(k)]);
-    m.D[sz(k)] = D;
     const int P = m.P[sz(k)], xs = m.x0 - 2 * P, y = m.y0 + k;
     int rem = D;
     for (int j = 1; j <= P; ++j) rem -= cross(xs + 2 * j - 2, y, xs + 2 * j, y);
@@ -594,7 +593,7 @@ void grid_router::rip_up(std::uint32_t d) {
 }
 
 void grid_router::not_routable(const std::string& why) {
-  if (std::getenv("NMC_DANNA_DEBUG")) {
+  if (debug_) {
     for (std::size_t v = 0; v < E_; ++v) {
       if (nocc_[v] < 2) continue;
       fmt::print(stderr, "overused ({}, {}):", v % W_, v / W_);
@@ -710,7 +709,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
     if (closed_[st]) continue;  // stale
     closed_[st] = 1;
     ++expanded_;
-    dbg_near = std::min(dbg_near, h(u, de) * 1000 + (aval_[st] > 999 ? 999 : aval_[st]));
+    if (debug_) dbg_near = std::min(dbg_near, h(u, de) * 1000 + (aval_[st] > 999 ? 999 : aval_[st]));
     const int a = aval_[st];
     const int k1 = std::min(k + 1, kc);
     const int ux = ex(u), uy = ey(u);
@@ -758,7 +757,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
     }
   }
   if (best_state < 0) {
-    if (std::getenv("NMC_DANNA_DEBUG")) {
+    if (debug_) {
       fmt::print(stderr, "edge {} ({} -> {}) at ({}, {}) -> ({}, {}): no route with latency {} (rejected goals: {} early, {} late)\n",
                  edge, s, d, ex(se), ey(se), ex(de), ey(de), latency, dbg_early, dbg_late);
       fmt::print(stderr, "  nearest state expanded: {} hops from the neuron, arriving in cycle {}\n", dbg_near / 1000, dbg_near % 1000);
@@ -790,7 +789,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
     const auto dup = std::adjacent_find(elems.begin(), elems.end());
     if (dup != elems.end()) {
       if (retry >= 40) {
-        if (std::getenv("NMC_DANNA_DEBUG")) fmt::print(stderr, "edge {} ({} -> {}): every route passes ({}, {}) twice\n", edge, s, d, ex(*dup), ey(*dup));
+        if (debug_) fmt::print(stderr, "edge {} ({} -> {}): every route passes ({}, {}) twice\n", edge, s, d, ex(*dup), ey(*dup));
         return false;
       }
       hist_[static_cast<std::size_t>(*dup)] += 4.0f;
@@ -1274,7 +1273,7 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
   j["tiles_y"] = t_.tiles_y;
   j["elements_available"] = t_.elements();
   j["elements_used"] = static_cast<std::int64_t>(p.elements.size());
-  j["neuron_elements"] = ne - sums;
+  j["neuron_elements"] = ne - sums - line_starts;
   j["partial_sum_elements"] = sums;
   j["relay_elements"] = relays;
   j["weight_elements"] = weights;

@@ -118,10 +118,11 @@ std::string dn_program_text(const hw::dn_program& p, const std::string& path) {
   s += fmt::format("grid     {} x {} elements ({} x {} tiles of {} x {}), placement pitch {}\n", num("grid_width"),
                    num("grid_height"), p.target.tiles_x, p.target.tiles_y, p.target.tile_w, p.target.tile_h,
                    num("placement_pitch"));
-  s += fmt::format("elements {} used of {} ({:.1f} %): {} neurons, {} partial sums, {} relays, {} weight, {} merge\n",
+  s += fmt::format("elements {} used of {} ({:.1f} %): {} neurons, {} partial sums, {} relays ({} delaying), {} weight, "
+                   "{} merge\n",
                    num("elements_used"), num("elements_available"), 100.0 * j.value("utilisation", 0.0),
-                   num("neuron_elements"), num("partial_sum_elements"), num("relay_elements"), num("weight_elements"),
-                   num("merge_elements"));
+                   num("neuron_elements"), num("partial_sum_elements"), num("relay_elements"), num("delaying_relays"),
+                   num("weight_elements"), num("merge_elements"));
   if (j.value("crossbars", std::int64_t{0}) > 0)
     s += fmt::format("crossbar {} block{} of {} elements (line starts, lines and chains)\n", num("crossbars"),
                      j.value("crossbars", std::int64_t{0}) == 1 ? "" : "s", num("crossbar_elements"));

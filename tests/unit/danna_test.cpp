@@ -232,6 +232,33 @@ TEST_CASE("danna: a dense layer as a crossbar agrees with the reference, within 
   }
 }
 
+// A skip connection: 'fc' hears act0 directly and again two layers later, so
+// act0's routes into it must hold its spikes back for far more cycles than
+// its weight and merge elements can: new relays take delays too.
+constexpr const char* skip_yaml = R"(format: nmc-model/1
+name: skip
+layers:
+  - {name: input, type: input, shape: [1, 4, 4], levels: [128]}
+  - {name: conv0, type: conv2d, out_channels: 2, kernel: 2, stride: 2, weights: "----0-+-"}
+  - {name: act0, type: threshold, threshold: [1, 0]}
+  - {name: conv1, type: conv2d, input: act0, out_channels: 2, kernel: 3, padding: 1, weights: "+-++0---+--++----+++--+0+0+-+++-+-0+"}
+  - {name: act1, type: threshold, threshold: [0, 1]}
+  - {name: conv2, type: conv2d, input: act1, out_channels: 2, kernel: 3, padding: 1, weights: "+-+-0+0+-+-0--+--0+0--0---+--00+++++"}
+  - {name: act2, type: threshold, threshold: [0, 1]}
+  - {name: both, type: concat, inputs: [act0, act2]}
+  - {name: flat, type: flatten}
+  - {name: fc, type: dense, out_features: 4, weights: "-+-+--+++-+---0----0--0+---0-0+0++---0-0+-++--+--++++++--+-0--0-"}
+  - {name: act_fc, type: threshold, threshold: [1, 0, 2, 1]}
+  - {name: out, type: output, classes: 2, class_of: [0, 1, 0, 1]}
+)";
+
+TEST_CASE("danna: a skip connection's early inputs are held back by delaying relays, and agree with the reference") {
+  const auto p = compile_small(skip_yaml, grid(60, 60));
+  const auto j = nlohmann::json::parse(p.report_json);
+  CHECK(j["delaying_relays"].get<int>() > 0);
+  check_against_reference(p, skip_yaml, 200, 2);
+}
+
 TEST_CASE("danna: with and without partial sums, a small Eedn network agrees with the reference") {
   const auto net = convert::parse_yaml_model(test::small_eedn_yaml, "small.yaml");
   const auto nl = compiler::netlist_from_model(net, convert::to_yaml(net));

@@ -22,7 +22,10 @@
 // search tracks the arrival with every delay at its minimum and how many new
 // weight/merge elements (TENNLab: also relays) the route has; a goal is taken
 // only if the remaining slack fits in their delays (1..D each). Relays of Eedn
-// programs keep delay 1 so that they stay shareable. o(x), the cycles from an
+// programs keep delay 1 so that they stay shareable, except on an edge whose
+// source leaves more slack than that (searched again with new relays taking
+// delays; a relay's signal is keyed by its arrival, so it stays shareable by
+// routes that need the source at that cycle). o(x), the cycles from an
 // element's emission to the neuron's input, is fixed when an element is
 // created; later routes that join it must match it.
 //
@@ -112,7 +115,10 @@ struct macro {
   int x0 = 0, y0 = 0;
   int gap = 0;                    // columns left of x0 for the prefixes
   std::vector<int> P, dL;         // prefix relays; L_k - L_0 (the cycle row k meets the chains, from row 0's)
-  std::vector<std::vector<int>> pd;  // delays of the prefix relays
+  // Cycles row k's prefix takes (its relays' delays plus tile crossings):
+  // D[k] within [lo[k], hi[k]]. A line start whose route would arrive too
+  // early fires earlier, its prefix taking the cycles (line_earlier).
+  std::vector<int> lo, hi, D;
   std::vector<int> phi;           // cycles from x0 to the relay of column j (tile crossings)
   std::vector<std::int32_t> off_start, off_sink;  // firing cycles relative to L_0
 };
@@ -170,8 +176,9 @@ private:
   std::vector<std::int32_t> time_of_;  // frames: cycle in which each neuron fires (after its frame's input)
   float pres_fac_ = 0.5f;
   std::uint32_t cycles_per_tick = 1;
-  int kcap = 6;
-  int kshift_ = 3;  // log2 of the k stride of a search state id (>= kcap + 1)
+  int kcap = 16;
+  int kshift_ = 5;  // log2 of the k stride of a search state id (>= kcap + 1)
+  bool relay_slack_ = false;  // frames: this search lets new relays take delays too
   std::vector<std::uint32_t> stamp_;  // element -> generation of the net route that last took it
   std::uint32_t gen_ = 0;  // new elements a search counts (each can absorb delay_max - delay_min cycles)
   int iterations_ = 0;
@@ -264,15 +271,19 @@ private:
   std::vector<macro> macros_;
   std::vector<std::int32_t> base_;  // per crossbar: L_0, the cycle row 0 meets the chains
   std::vector<std::int32_t> col_of_;  // output neuron -> its column in its crossbar
+  std::vector<std::int32_t> row_of_;  // line start -> its row in its crossbar
   std::int32_t at(int x, int y) const { return y * W_ + x; }
   void finalize_macro(macro& m, const std::vector<std::int32_t>& T);
   void plan_times(bool finalize);
   void shift_macro(std::size_t x, int by, std::vector<bool>& dirty, std::vector<std::uint32_t>& moved);
+  int line_earlier(std::uint32_t r, int by);
   std::int32_t planned_time(std::uint32_t d) const;
   void fire_later(std::uint32_t d, int by, std::vector<bool>& dirty);
   bool route_net(std::uint32_t d, std::int32_t target, int margin);
+  int early_by_ = 0;  // a failed search's goals came this many cycles too early at least (0: none early)
   bool route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t latency, int margin, net_route& n, int retry = 0);
   [[noreturn]] void not_routable(const std::string& why);
+  void print_overused() const;
 };
 
 void grid_router::place() {
@@ -283,7 +294,8 @@ void grid_router::place() {
   col_of_.assign(n, -1);
   int region = 0;
   {
-    std::vector<std::int32_t> row_of(n, -1);
+    auto& row_of = row_of_;
+    row_of.assign(n, -1);
     for (const auto& c : nl_.crossbars) {
       macro m;
       m.group = c.group;
@@ -488,11 +500,27 @@ void grid_router::fire_later(std::uint32_t d, int by, std::vector<bool>& dirty) 
   }
 }
 
-// A crossbar's cycles move together: its lines and its outputs.
+// A crossbar's cycles move together: its lines and its outputs. (Letting
+// the lines' prefixes absorb the move instead, so that their routes keep
+// their latencies, was tried: all_layers' overuse then fell far more slowly,
+// as the line starts' routes kept no room for detours.)
 void grid_router::shift_macro(std::size_t x, int by, std::vector<bool>& dirty, std::vector<std::uint32_t>& moved) {
   base_[x] += by;
   for (auto r : macros_[x].rows) time_of_[r] += by, dirty[r] = true;
   for (auto c : macros_[x].cols) time_of_[c] += by, moved.push_back(c);
+}
+
+// Line start r fires up to `by` cycles earlier (its prefix takes them, up to
+// its maximum): for a route whose source leaves more cycles than relays and
+// weight elements can take. Returns the cycles taken.
+int grid_router::line_earlier(std::uint32_t r, int by) {
+  auto& m = macros_[static_cast<std::size_t>(nl_.neurons[r].crossbar)];
+  const auto k = static_cast<std::size_t>(row_of_[r]);
+  const int take = std::min(by, m.hi[k] - m.D[k]);
+  m.D[k] += take;
+  m.off_start[k] = m.dL[k] - m.D[k];
+  time_of_[r] -= take;
+  return take;
 }
 
 // Firing cycles of every node, sources first: a node as early as its
@@ -541,7 +569,10 @@ void grid_router::finalize_macro(macro& m, const std::vector<std::int32_t>& T) {
   std::int32_t L0 = std::numeric_limits<std::int32_t>::min();
   for (int k = 0; k < S; ++k) L0 = std::max(L0, T[sz(k)] + dmin - m.dL[sz(k)]);
   m.P.assign(sz(S), 1);
-  std::vector<int> lo(sz(S)), hi(sz(S));
+  auto& lo = m.lo;
+  auto& hi = m.hi;
+  lo.assign(sz(S), 0);
+  hi.assign(sz(S), 0);
   for (int k = 0; k < S; ++k) {
     const int want = L0 + m.dL[sz(k)] - T[sz(k)];
     const int P = std::clamp((want + 9) / 10, 1, allow);
@@ -562,19 +593,11 @@ void grid_router::finalize_macro(macro& m, const std::vector<std::int32_t>& T) {
   // start fires later, and its route absorbs the rest).
   L0 = std::numeric_limits<std::int32_t>::min();
   for (int k = 0; k < S; ++k) L0 = std::max(L0, T[sz(k)] + lo[sz(k)] - m.dL[sz(k)]);
-  m.pd.assign(sz(S), {});
+  m.D.assign(sz(S), 0);
   m.off_start.assign(sz(S), 0);
   for (int k = 0; k < S; ++k) {
-    const int D = std::min(hi[sz(k)], L0 + m.dL[sz(k)] - T[sz(k)]);
-    const int P = m.P[sz(k)], xs = m.x0 - 2 * P, y = m.y0 + k;
-    int rem = D;
-    for (int j = 1; j <= P; ++j) rem -= cross(xs + 2 * j - 2, y, xs + 2 * j, y);
-    for (int j = 1; j <= P; ++j) {
-      const int d = rem / P + (j <= rem % P ? 1 : 0);
-      if (d < t_.delay_min_cycles || d > t_.delay_max_cycles) throw internal_error("crossbar prefix: delay out of range");
-      m.pd[sz(k)].push_back(d);
-    }
-    m.off_start[sz(k)] = m.dL[sz(k)] - D;
+    m.D[sz(k)] = std::min(hi[sz(k)], L0 + m.dL[sz(k)] - T[sz(k)]);
+    m.off_start[sz(k)] = m.dL[sz(k)] - m.D[sz(k)];
   }
   m.phi.assign(sz(N), 0);
   for (int j = 1; j < N; ++j) m.phi[sz(j)] = m.phi[sz(j - 1)] + 1 + cross(m.x0 + 2 * j - 2, m.y0, m.x0 + 2 * j, m.y0);
@@ -592,28 +615,31 @@ void grid_router::rip_up(std::uint32_t d) {
   n = net_route{};
 }
 
-void grid_router::not_routable(const std::string& why) {
-  if (debug_) {
-    for (std::size_t v = 0; v < E_; ++v) {
-      if (nocc_[v] < 2) continue;
-      fmt::print(stderr, "overused ({}, {}):", v % W_, v / W_);
-      for (auto o = head_[v]; o >= 0; o = pool_[static_cast<std::size_t>(o)].next) {
-        const auto k = pool_[static_cast<std::size_t>(o)].key;
-        fmt::print(stderr, " [{} {} {} refs {}]", k >> 62, (k >> 24) & 0xffffffffffULL, k & 0xffffff, pool_[static_cast<std::size_t>(o)].refs);
-      }
-      fmt::print(stderr, "\n   sources at:");
-      for (auto o = head_[v]; o >= 0; o = pool_[static_cast<std::size_t>(o)].next) {
-        const auto k = pool_[static_cast<std::size_t>(o)].key;
-        if (is_raw(k)) fmt::print(stderr, " {}@({}, {})", k >> 24, ex(site_[k >> 24]), ey(site_[k >> 24]));
-      }
-      fmt::print(stderr, "\n   held by nets:");
-      for (std::size_t d = 0; d < nets_.size(); ++d)
-        for (auto o : nets_[d].raw_refs)
-          if (pool_[static_cast<std::size_t>(o)].elem == static_cast<std::int32_t>(v))
-            fmt::print(stderr, " {}@({}, {})(ok {})", d, ex(site_[d]), ey(site_[d]), nets_[d].timing_ok);
-      fmt::print(stderr, "\n");
+// NMC_DANNA_DEBUG: every overused element, its signals and the nets holding them.
+void grid_router::print_overused() const {
+  for (std::size_t v = 0; v < E_; ++v) {
+    if (nocc_[v] < 2) continue;
+    fmt::print(stderr, "overused ({}, {}):", v % W_, v / W_);
+    for (auto o = head_[v]; o >= 0; o = pool_[static_cast<std::size_t>(o)].next) {
+      const auto k = pool_[static_cast<std::size_t>(o)].key;
+      fmt::print(stderr, " [{} {} {} refs {}]", k >> 62, (k >> 24) & 0xffffffffffULL, k & 0xffffff, pool_[static_cast<std::size_t>(o)].refs);
     }
+    fmt::print(stderr, "\n   sources at:");
+    for (auto o = head_[v]; o >= 0; o = pool_[static_cast<std::size_t>(o)].next) {
+      const auto k = pool_[static_cast<std::size_t>(o)].key;
+      if (is_raw(k)) fmt::print(stderr, " {}@({}, {})", k >> 24, ex(site_[k >> 24]), ey(site_[k >> 24]));
+    }
+    fmt::print(stderr, "\n   held by nets:");
+    for (std::size_t d = 0; d < nets_.size(); ++d)
+      for (auto o : nets_[d].raw_refs)
+        if (pool_[static_cast<std::size_t>(o)].elem == static_cast<std::int32_t>(v))
+          fmt::print(stderr, " {}@({}, {})(ok {}, row {})", d, ex(site_[d]), ey(site_[d]), nets_[d].timing_ok, row_of_[d]);
+    fmt::print(stderr, "\n");
   }
+}
+
+void grid_router::not_routable(const std::string& why) {
+  if (debug_) print_overused();
   // The worst congested region: the tile-sized window with the most overused elements.
   const int win = std::min({15, W_, H_});
   std::int64_t best = -1;
@@ -642,8 +668,12 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
   const std::int32_t se = site_[s], de = site_[d];
   const int w = ed.weight;
   const int spread = t_.delay_max_cycles - t_.delay_min_cycles;  // extra cycles one element can add
-  const int kc = kcap;
   const bool frames_mode = nl_.mode == hw::dn_mode::frames;
+  // Relays of Eedn programs keep delay 1 so that they stay shareable; an
+  // edge whose source leaves more cycles than its weight and merge elements
+  // can take is searched again with new relays taking delays as well.
+  const bool relay_slack = !frames_mode || relay_slack_;
+  const int kc = relay_slack ? kcap : 6;
   const int xmin = std::max(0, std::min(ex(se), ex(de)) - margin), xmax = std::min(W_ - 1, std::max(ex(se), ex(de)) + margin);
   const int ymin = std::max(0, std::min(ey(se), ey(de)) - margin), ymax = std::min(H_ - 1, std::max(ey(se), ey(de)) + margin);
   ++searches_;
@@ -690,10 +720,11 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
   float best = inf;
   // kind 0: D, 1: join merge, 2: join weight, 3: a relay straight into D (weight 1)
   std::int32_t best_state = -1, best_kind = -1, best_elem = -1, best_slack = 0;
-  int dbg_early = 0, dbg_late = 0, dbg_near = 1 << 30;
+  int dbg_early = 0, dbg_late = 0, dbg_near = 1 << 30, early_min = std::numeric_limits<int>::max();
   auto goal = [&](float g, std::int32_t state, int kind, std::int32_t elem, int slack, int k) {
     dbg_late += slack < 0;
     dbg_early += slack > spread * k;
+    if (slack > spread * k) early_min = std::min(early_min, slack - spread * k);
     if (slack < 0 || slack > spread * k || g >= best) return;
     best = g, best_state = state, best_kind = kind, best_elem = elem, best_slack = slack;
   };
@@ -736,11 +767,12 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
         if (stamp_[static_cast<std::size_t>(v)] == gen_) continue;  // this neuron's routes use it already
         const auto owner = exit_owner_[static_cast<std::size_t>(v)];
         if (owner != 0 && owner != s + 1) continue;  // another neuron's exit
-        // Relays keep delay 1 (k unchanged) so that they stay shareable;
-        // weight and merge elements absorb the slack.
-        // (TENNLab programs: relays may absorb slack too, their edges' latencies differ anyway.)
-        relax(sid(v, 0, frames_mode ? 0 : k1), v, g + cost(v), state, a + x + 1);
-        if (owner == 0) relax(sid(v, 1, frames_mode ? 1 : k1), v, g + cost(v) + crowd(v, de), state, a + x + 1);
+        // Relays keep delay 1 (k unchanged) so that they stay shareable and
+        // weight and merge elements absorb the slack, unless relay_slack
+        // (TENNLab programs, whose edges' latencies differ anyway, and
+        // Eedn edges with more slack than that).
+        relax(sid(v, 0, relay_slack ? k1 : 0), v, g + cost(v), state, a + x + 1);
+        if (owner == 0) relax(sid(v, 1, relay_slack ? k1 : 1), v, g + cost(v) + crowd(v, de), state, a + x + 1);
       } else {
         if (v == de) {
           goal(g, state, 0, v, latency - a - 1 - x, k);
@@ -757,6 +789,13 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
     }
   }
   if (best_state < 0) {
+    if (!relay_slack && dbg_early > 0 && dbg_late == 0) {
+      relay_slack_ = true;
+      const bool ok = route_edge(d, edge, latency, margin, n, retry);
+      relay_slack_ = false;
+      return ok;
+    }
+    early_by_ = dbg_early > 0 ? early_min : 0;
     if (debug_) {
       fmt::print(stderr, "edge {} ({} -> {}) at ({}, {}) -> ({}, {}): no route with latency {} (rejected goals: {} early, {} late)\n",
                  edge, s, d, ex(se), ey(se), ex(de), ey(de), latency, dbg_early, dbg_late);
@@ -797,9 +836,9 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
     }
   }
   // The slack goes to the new elements nearest the neuron first (weight and
-  // merge elements are private; relays keep delay 1 and stay shareable).
+  // merge elements are private; relays take some only with relay_slack).
   int slack = best_slack;
-  for (auto it = path.rbegin(); it != path.rend() && (frames_mode ? it->weighted : it->fresh) && slack > 0; ++it) {
+  for (auto it = path.rbegin(); it != path.rend() && (relay_slack ? it->fresh : it->weighted) && slack > 0; ++it) {
     const int extra = std::min(slack, spread);
     it->delay += extra;
     slack -= extra;
@@ -918,9 +957,6 @@ void grid_router::route() {
       k = std::max<std::int64_t>(k, (2 * h(site_[ed.from], site_[ed.to]) + 4 + ed.delay - 1) / ed.delay);
     cycles_per_tick = static_cast<std::uint32_t>(k);
   }
-  // TENNLab delays can be long (up to 15 steps x cycles per step): allow
-  // longer private chains to absorb them.
-  kcap = frames ? 6 : 16;
   kshift_ = 0;
   while ((1 << kshift_) < kcap + 1) ++kshift_;
   std::int64_t last_over = 0;
@@ -976,8 +1012,18 @@ void grid_router::route() {
           // routed in time fires later (more room for detours).
           for (int attempt = 0; !ok && attempt < 4; ++attempt) {
             rip_up(d);
+            early_by_ = 0;
             ok = route_net(d, time_of_[d], 6 + 6 * attempt);
-            if (!ok) fire_later(d, 3, dirty);
+            if (ok) break;
+            // A route that arrives too early: a line start takes the cycles
+            // into its prefix where it can; else the next attempt searches a
+            // wider box for a longer route (firing later would only add to
+            // the cycles to spend). Any other failure fires later.
+            if (early_by_ > 0) {
+              if (row_of_[d] >= 0) line_earlier(d, early_by_);
+              continue;
+            }
+            fire_later(d, 3, dirty);
           }
           if (ok) dirty[d] = false;  // routed at its cycle (a crossbar's shift marks its own lines)
         } else {
@@ -999,6 +1045,7 @@ void grid_router::route() {
         }
       }
       if (iterations_ == 1) first_overuse_ = over;
+      if (debug_ && over <= 12) print_overused();
       last_over = over;
       if (opts_.log) {
         *opts_.log << fmt::format("danna: routing iteration {}: {} overused elements ({} edge searches, {:.0f} states "
@@ -1087,7 +1134,7 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
   std::vector<hw::dn_element> cfg(E_);
   std::vector<bool> used(E_, false);
   const std::int64_t vmax = t_.value_max();
-  std::int64_t relays = 0, weights = 0, merges = 0, crossings = 0;
+  std::int64_t relays = 0, delaying = 0, weights = 0, merges = 0, crossings = 0;
   auto link = [&](std::int32_t listener, std::int32_t heard) {
     cfg[static_cast<std::size_t>(listener)].listen |= listen_bit(listener, heard);
     crossings += tile_of(listener) != tile_of(heard);
@@ -1189,6 +1236,7 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
       c.layer = nl_.neurons[s].group;
       link(static_cast<std::int32_t>(v), pe);
       ++relays;
+      delaying += c.delay > t_.delay_min_cycles;
     }
   }
   // Crossbars (see `macro`): prefixes and lines, then the chains.
@@ -1209,7 +1257,14 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
     for (int k = 0; k < m.S; ++k) {
       const auto kk = static_cast<std::size_t>(k);
       const int y = m.y0 + k, P = m.P[kk], xs = m.x0 - 2 * P;
-      for (int j = 1; j <= P; ++j) link(put(xs + 2 * j, y, 1, m.pd[kk][static_cast<std::size_t>(j - 1)]), at(xs + 2 * j - 2, y));
+      // The prefix's D[k] cycles, less its tile crossings, spread over its relays.
+      int rem = m.D[kk];
+      for (int j = 1; j <= P; ++j) rem -= xc(at(xs + 2 * j - 2, y), at(xs + 2 * j, y));
+      for (int j = 1; j <= P; ++j) {
+        const int d = rem / P + (j <= rem % P ? 1 : 0);
+        if (d < t_.delay_min_cycles || d > t_.delay_max_cycles) throw internal_error("crossbar prefix: delay out of range");
+        link(put(xs + 2 * j, y, 1, d), at(xs + 2 * j - 2, y));
+      }
       int last = 0;
       for (int j = 0; j < m.N; ++j)
         if (m.w[kk][static_cast<std::size_t>(j)] != 0) last = j;
@@ -1276,6 +1331,7 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
   j["neuron_elements"] = ne - sums - line_starts;
   j["partial_sum_elements"] = sums;
   j["relay_elements"] = relays;
+  j["delaying_relays"] = delaying;  // relays that hold an early input back (delay above the minimum)
   j["weight_elements"] = weights;
   j["merge_elements"] = merges;
   j["crossbars"] = static_cast<std::int64_t>(macros_.size());

@@ -128,12 +128,7 @@ netlist make_crossbars(const netlist& nl, int min_fan_in) {
       }
     }
   }
-  for (auto& v : out.inputs) v = id[v];
-  for (auto& v : out.outputs) v = id[v];
-  for (auto& c : out.crossbars) {  // blocks made before (none from the model importers)
-    for (auto& v : c.rows) v = id[v];
-    for (auto& v : c.cols) v = id[v];
-  }
+  renumber_ports(out, id);  // (blocks made before: none from the model importers)
   for (std::size_t x = 0; x < kept.size(); ++x) {
     net_crossbar c;
     c.group = nl.neurons[kept[x].cols.front()].group;

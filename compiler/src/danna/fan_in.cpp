@@ -95,12 +95,7 @@ netlist split_fan_in(const netlist& nl, int max_fan_in) {
     out.neurons.push_back(nr);
     for (const auto& [en, w] : level) out.edges.push_back({en.id, id[i], w, 0});
   }
-  for (auto& x : out.inputs) x = id[x];
-  for (auto& x : out.outputs) x = id[x];
-  for (auto& c : out.crossbars) {
-    for (auto& x : c.rows) x = id[x];
-    for (auto& x : c.cols) x = id[x];
-  }
+  renumber_ports(out, id);
   return out;
 }
 

@@ -112,4 +112,13 @@ netlist netlist_from_model(const network& net, const std::string& model_text) {
   return nl;
 }
 
+void renumber_ports(netlist& nl, const std::vector<std::uint32_t>& id) {
+  for (auto& x : nl.inputs) x = id[x];
+  for (auto& x : nl.outputs) x = id[x];
+  for (auto& c : nl.crossbars) {
+    for (auto& x : c.rows) x = id[x];
+    for (auto& x : c.cols) x = id[x];
+  }
+}
+
 }  // namespace nmc::compiler

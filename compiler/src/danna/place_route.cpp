@@ -115,10 +115,11 @@ struct macro {
   int x0 = 0, y0 = 0;
   int gap = 0;                    // columns left of x0 for the prefixes
   std::vector<int> P, dL;         // prefix relays; L_k - L_0 (the cycle row k meets the chains, from row 0's)
-  // Cycles row k's prefix takes (its relays' delays plus tile crossings):
-  // D[k] within [lo[k], hi[k]]. A line start whose route would arrive too
-  // early fires earlier, its prefix taking the cycles (line_earlier).
-  std::vector<int> lo, hi, D;
+  // Cycles row k's prefix takes (its relays' delays plus tile crossings),
+  // D[k] <= hi[k], the most its relays can delay. A line start whose route
+  // would arrive too early fires earlier, its prefix taking the cycles
+  // (line_earlier).
+  std::vector<int> hi, D;
   std::vector<int> phi;           // cycles from x0 to the relay of column j (tile crossings)
   std::vector<std::int32_t> off_start, off_sink;  // firing cycles relative to L_0
 };
@@ -276,7 +277,7 @@ private:
   void finalize_macro(macro& m, const std::vector<std::int32_t>& T);
   void plan_times(bool finalize);
   void shift_macro(std::size_t x, int by, std::vector<bool>& dirty, std::vector<std::uint32_t>& moved);
-  int line_earlier(std::uint32_t r, int by);
+  void line_earlier(std::uint32_t r, int by);
   std::int32_t planned_time(std::uint32_t d) const;
   void fire_later(std::uint32_t d, int by, std::vector<bool>& dirty);
   bool route_net(std::uint32_t d, std::int32_t target, int margin);
@@ -294,8 +295,7 @@ void grid_router::place() {
   col_of_.assign(n, -1);
   int region = 0;
   {
-    auto& row_of = row_of_;
-    row_of.assign(n, -1);
+    row_of_.assign(n, -1);
     for (const auto& c : nl_.crossbars) {
       macro m;
       m.group = c.group;
@@ -303,7 +303,7 @@ void grid_router::place() {
       m.cols = c.cols;
       m.S = static_cast<int>(c.rows.size());
       m.N = static_cast<int>(c.cols.size());
-      for (int k = 0; k < m.S; ++k) row_of[c.rows[static_cast<std::size_t>(k)]] = k;
+      for (int k = 0; k < m.S; ++k) row_of_[c.rows[static_cast<std::size_t>(k)]] = k;
       for (int j = 0; j < m.N; ++j) col_of_[c.cols[static_cast<std::size_t>(j)]] = j;
       m.w.assign(static_cast<std::size_t>(m.S), std::vector<std::int8_t>(static_cast<std::size_t>(m.N), 0));
       macros_.push_back(std::move(m));
@@ -312,7 +312,7 @@ void grid_router::place() {
       const auto& to = nl_.neurons[ed.to];
       if (to.crossbar < 0 || to.sum_weight != 0) continue;
       auto& m = macros_[static_cast<std::size_t>(to.crossbar)];
-      m.w[static_cast<std::size_t>(row_of[ed.from])][static_cast<std::size_t>(col_of_[ed.to])] = static_cast<std::int8_t>(ed.weight);
+      m.w[static_cast<std::size_t>(row_of_[ed.from])][static_cast<std::size_t>(col_of_[ed.to])] = static_cast<std::int8_t>(ed.weight);
     }
     // One column of blocks, their line starts facing the lattice (a block's
     // chains are a wall no route crosses: a second column could not be fed).
@@ -512,15 +512,14 @@ void grid_router::shift_macro(std::size_t x, int by, std::vector<bool>& dirty, s
 
 // Line start r fires up to `by` cycles earlier (its prefix takes them, up to
 // its maximum): for a route whose source leaves more cycles than relays and
-// weight elements can take. Returns the cycles taken.
-int grid_router::line_earlier(std::uint32_t r, int by) {
+// weight elements can take.
+void grid_router::line_earlier(std::uint32_t r, int by) {
   auto& m = macros_[static_cast<std::size_t>(nl_.neurons[r].crossbar)];
   const auto k = static_cast<std::size_t>(row_of_[r]);
   const int take = std::min(by, m.hi[k] - m.D[k]);
   m.D[k] += take;
   m.off_start[k] = m.dL[k] - m.D[k];
   time_of_[r] -= take;
-  return take;
 }
 
 // Firing cycles of every node, sources first: a node as early as its
@@ -569,9 +568,8 @@ void grid_router::finalize_macro(macro& m, const std::vector<std::int32_t>& T) {
   std::int32_t L0 = std::numeric_limits<std::int32_t>::min();
   for (int k = 0; k < S; ++k) L0 = std::max(L0, T[sz(k)] + dmin - m.dL[sz(k)]);
   m.P.assign(sz(S), 1);
-  auto& lo = m.lo;
+  std::vector<int> lo(sz(S), 0);
   auto& hi = m.hi;
-  lo.assign(sz(S), 0);
   hi.assign(sz(S), 0);
   for (int k = 0; k < S; ++k) {
     const int want = L0 + m.dL[sz(k)] - T[sz(k)];

@@ -71,4 +71,8 @@ struct netlist {
 // model in nmc YAML, embedded for the reference check.
 netlist netlist_from_model(const model::network& net, const std::string& model_text);
 
+// After a pass that renumbered the neurons (new id of old neuron i: id[i]):
+// the input and output ports and the crossbars' nodes follow.
+void renumber_ports(netlist& nl, const std::vector<std::uint32_t>& id);
+
 }  // namespace nmc::compiler

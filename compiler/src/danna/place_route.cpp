@@ -677,8 +677,27 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
   ++searches_;
   for (auto i : touched_) g_[static_cast<std::size_t>(i)] = inf, closed_[static_cast<std::size_t>(i)] = 0;
   touched_.clear();
-  // State ids: (element, phase, k) with k in a power-of-two stride (shifts, not divisions).
-  auto sid = [&](std::int32_t e, int ph, int k) { return (((e << 1) | ph) << kshift_) | k; };
+  // State ids: (element of the box, phase, k), the box's rows and k in
+  // power-of-two strides (shifts, not divisions). The arrays are as large as
+  // the largest box searched so far, not the grid (885 bytes per element of
+  // a 1,600 x 1,600 grid when they were).
+  int bshift = 0;
+  while ((1 << bshift) < xmax - xmin + 1) ++bshift;
+  const std::size_t states = (static_cast<std::size_t>(ymax - ymin + 1) << bshift) * 2 << kshift_;
+  if (states > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+    throw internal_error(fmt::format("grid router: a search box of {} x {} elements is too large", xmax - xmin + 1, ymax - ymin + 1));
+  }
+  if (states > g_.size()) {
+    g_.resize(states, inf), prev_.resize(states, -1), aval_.resize(states, 0), closed_.resize(states, 0);
+  }
+  auto sid = [&](std::int32_t e, int ph, int k) {
+    const std::int32_t local = ((ey(e) - ymin) << bshift) | (ex(e) - xmin);
+    return (((local << 1) | ph) << kshift_) | k;
+  };
+  auto elem_of = [&](std::int32_t state) {
+    const std::int32_t local = state >> (kshift_ + 1);
+    return ((local >> bshift) + ymin) * W_ + (local & ((1 << bshift) - 1)) + xmin;
+  };
   using item = std::pair<float, std::int32_t>;
   std::priority_queue<item, std::vector<item>, std::greater<>> pq;
   auto relax = [&](std::int32_t state, std::int32_t elem, float g, std::int32_t from, std::int32_t a) {
@@ -732,7 +751,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
     if (f >= best) break;
     const auto st = static_cast<std::size_t>(state);
     const float g = g_[st];
-    const std::int32_t u = state >> (kshift_ + 1);
+    const std::int32_t u = elem_of(state);
     const bool weighted = ((state >> kshift_) & 1) != 0;
     const int k = state & ((1 << kshift_) - 1);
     if (closed_[st]) continue;  // stale
@@ -810,7 +829,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
   };
   std::vector<step> path;
   for (auto st = best_state; st >= 0; st = prev_[static_cast<std::size_t>(st)]) {
-    const std::int32_t el = st >> (kshift_ + 1);
+    const std::int32_t el = elem_of(st);
     const bool wt = ((st >> kshift_) & 1) != 0;
     const int av = aval_[static_cast<std::size_t>(st)];
     path.push_back({el, wt, wt || (el != se && find(el, raw_key(s, av)) < 0), av});
@@ -964,12 +983,8 @@ void grid_router::route() {
     free_ = -1;
     nocc_.assign(E_, 0);
     hist_.assign(E_, 0.0f);
-    const std::size_t states = E_ * 2 << kshift_;
-    g_.assign(states, inf);
-    prev_.assign(states, -1);
-    aval_.assign(states, 0);
-    closed_.assign(states, 0);
-    touched_.clear();
+    // Search state arrays grow with the largest search box (route_edge).
+    g_.clear(), prev_.clear(), aval_.clear(), closed_.clear(), touched_.clear();
     if (frames && restart == 0) {
       // Each neuron's firing cycle: its sources' cycles plus the distance and
       // room for detours (neurons are numbered in topological order).

@@ -35,6 +35,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -177,8 +178,10 @@ private:
   std::vector<std::int32_t> time_of_;  // frames: cycle in which each neuron fires (after its frame's input)
   float pres_fac_ = 0.5f;
   std::uint32_t cycles_per_tick = 1;
-  int kcap = 16;
-  int kshift_ = 5;  // log2 of the k stride of a search state id (>= kcap + 1)
+  // New slack-taking elements a search counts (each can absorb delay_max -
+  // delay_min cycles), and log2 of the k stride of a search state id.
+  static constexpr int kcap = 16;
+  static constexpr int kshift_ = std::bit_width(static_cast<unsigned>(kcap));
   bool relay_slack_ = false;  // frames: this search lets new relays take delays too
   std::vector<std::uint32_t> stamp_;  // element -> generation of the net route that last took it
   std::uint32_t gen_ = 0;  // new elements a search counts (each can absorb delay_max - delay_min cycles)
@@ -974,8 +977,6 @@ void grid_router::route() {
       k = std::max<std::int64_t>(k, (2 * h(site_[ed.from], site_[ed.to]) + 4 + ed.delay - 1) / ed.delay);
     cycles_per_tick = static_cast<std::uint32_t>(k);
   }
-  kshift_ = 0;
-  while ((1 << kshift_) < kcap + 1) ++kshift_;
   std::int64_t last_over = 0;
   for (int restart = 0;; ++restart) {
     head_.assign(E_, -1);

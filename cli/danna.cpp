@@ -8,6 +8,8 @@
 #include <ostream>
 #include <regex>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
@@ -72,7 +74,9 @@ hw::dn_program compile_danna_model(const compile_options& opts) {
   d.seed = opts.seed;
   d.max_fan_in = opts.max_fan_in;
   d.crossbar_fan_in = opts.crossbar_fan_in;
-  d.log = opts.time_passes ? &std::cerr : nullptr;
+  d.route_seconds = opts.route_seconds;
+  // Routing progress on a terminal too: a large model routes for minutes.
+  d.log = opts.time_passes || isatty(STDERR_FILENO) != 0 ? &std::cerr : nullptr;
   return compiler::compile_danna(nl, target, target_text, d);
 }
 

@@ -119,6 +119,31 @@ TEST_CASE("error: danna compile that does not fit exits 1 and writes nothing") {
   CHECK(!std::filesystem::exists(out));
   const auto u = test::run_nmc(fmt::format("compile {} --target danna --grid 24 -o {}", m.string(), out.string()));
   CHECK(u.code == 2);
+  // Out of routing time: the same refusal, the option named.
+  const auto t = test::run_nmc(
+      fmt::format("compile {} --target danna --grid 80x80 --route-seconds 0.000000001 -o {}", m.string(), out.string()));
+  CHECK(t.code == 1);
+  CHECK(t.out.find("routing stopped at the limit of 1e-09 s") != std::string::npos);
+  CHECK(t.out.find("--route-seconds") != std::string::npos);
+  CHECK(!std::filesystem::exists(out));
+}
+
+TEST_CASE("error: danna routing past --route-seconds stops with where it got and the way out") {
+  compiler::danna_options o;
+  o.route_seconds = 1e-9;  // spent before the first net is routed
+  try {
+    compile_on(80, 80, o);
+    FAIL("routing should stop at the time limit");
+  } catch (const fit_error& e) {
+    const std::string what = e.what();
+    CHECK(what.find("routing stopped at the limit of 1e-09 s: attempt 1, PathFinder iteration 1, 1 of ") != std::string::npos);
+    CHECK(what.find("nets visited, the first iteration unfinished") != std::string::npos);
+    CHECK(what.find("no element overused yet") != std::string::npos);
+    CHECK(e.hint().find("allow more time (--route-seconds, 0: no limit), use a larger grid") != std::string::npos);
+  }
+  // A limit that is not reached changes nothing.
+  o.route_seconds = 3600;
+  CHECK(compile_on(80, 80, o) == compile_on(80, 80, {}));
 }
 
 TEST_CASE("error: tennlab invalid JSON names the file and the position") {

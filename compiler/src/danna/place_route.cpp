@@ -36,6 +36,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -188,6 +189,9 @@ private:
   int iterations_ = 0;
   std::int64_t searches_ = 0, expanded_ = 0;  // per PathFinder iteration, for the progress lines
   std::int64_t first_overuse_ = 0;
+  std::chrono::steady_clock::time_point route_start_;  // --route-seconds
+  std::int64_t last_over_ = -1;                       // overused elements after the last full iteration (-1: none yet)
+  int attempt_ = 0;                                   // net orders tried, this one included
   const bool debug_ = std::getenv("NMC_DANNA_DEBUG") != nullptr;  // the failed searches' details on stderr
   // search scratch
   std::vector<float> g_;
@@ -286,7 +290,8 @@ private:
   bool route_net(std::uint32_t d, std::int32_t target, int margin);
   int early_by_ = 0;  // a failed search's goals came this many cycles too early at least (0: none early)
   bool route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t latency, int margin, net_route& n, int retry = 0);
-  [[noreturn]] void not_routable(const std::string& why);
+  [[noreturn]] void not_routable(const std::string& why, const std::string& hint = "");
+  void check_time_limit(std::size_t visited);
   void print_overused() const;
 };
 
@@ -639,7 +644,7 @@ void grid_router::print_overused() const {
   }
 }
 
-void grid_router::not_routable(const std::string& why) {
+void grid_router::not_routable(const std::string& why, const std::string& hint) {
   if (debug_) print_overused();
   // The worst congested region: the tile-sized window with the most overused elements.
   const int win = std::min({15, W_, H_});
@@ -654,12 +659,28 @@ void grid_router::not_routable(const std::string& why) {
     }
   std::int64_t used = 0;
   for (auto c : nocc_) used += c > 0;
-  throw fit_error(fmt::format("{}: {}; {} neurons and {} routing elements in use of {} ({} x {}); worst congested "
-                              "region: {} overused elements in x {}..{}, y {}..{}",
+  const auto where = best > 0 ? fmt::format("worst congested region: {} overused elements in x {}..{}, y {}..{}", best, bx,
+                                            bx + win - 1, by, by + win - 1)
+                               : std::string("no element overused yet");
+  throw fit_error(fmt::format("{}: {}; {} neurons and {} routing elements in use of {} ({} x {}); {}",
                               nl_.source.empty() ? nl_.model_name : nl_.source, why, nl_.neurons.size(), used,
-                              t_.elements(), W_, H_, best, bx, bx + win - 1, by, by + win - 1),
-                  fmt::format("use a larger grid (--tiles {}x{} or a larger --grid), or a smaller network",
+                              t_.elements(), W_, H_, where),
+                  fmt::format("{}use a larger grid (--tiles {}x{} or a larger --grid), or a smaller network", hint,
                               t_.tiles_x * 2, t_.tiles_y * 2));
+}
+
+// --route-seconds: a routing run that would take hours (millions of nets)
+// stops with the numbers of where it got instead of running unbounded.
+void grid_router::check_time_limit(std::size_t visited) {
+  if (opts_.route_seconds <= 0) return;
+  const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - route_start_;
+  if (spent.count() < opts_.route_seconds) return;
+  const auto done = last_over_ < 0 ? std::string("the first iteration unfinished")
+                                   : fmt::format("{} overused elements after the last full iteration", last_over_);
+  not_routable(fmt::format("routing stopped at the limit of {:g} s: attempt {}, PathFinder iteration {}, {} of {} nets "
+                           "visited, {}",
+                           opts_.route_seconds, attempt_, iterations_, visited, nl_.neurons.size(), done),
+               "allow more time (--route-seconds, 0: no limit), ");
 }
 
 bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t latency, int margin, net_route& n,
@@ -977,8 +998,10 @@ void grid_router::route() {
       k = std::max<std::int64_t>(k, (2 * h(site_[ed.from], site_[ed.to]) + 4 + ed.delay - 1) / ed.delay);
     cycles_per_tick = static_cast<std::uint32_t>(k);
   }
-  std::int64_t last_over = 0;
+  route_start_ = std::chrono::steady_clock::now();
+  last_over_ = -1;
   for (int restart = 0;; ++restart) {
+    attempt_ = restart + 1;
     head_.assign(E_, -1);
     pool_.clear();
     free_ = -1;
@@ -1013,9 +1036,11 @@ void grid_router::route() {
       timing_failed = ~0U;
       std::size_t visited = 0;
       for (const std::uint32_t d : order) {
-        if (opts_.log && ++visited % 2000 == 0) {
+        ++visited;
+        if (opts_.log && visited % 2000 == 0) {
           *opts_.log << fmt::format("danna: routing iteration {}: {} of {} nets visited\n", iterations_, visited, nn);
         }
+        check_time_limit(visited);
         if (!dirty[d]) continue;
         dirty[d] = false;
         rip_up(d);
@@ -1060,7 +1085,7 @@ void grid_router::route() {
       }
       if (iterations_ == 1) first_overuse_ = over;
       if (debug_ && over <= 12) print_overused();
-      last_over = over;
+      last_over_ = over;
       if (opts_.log) {
         *opts_.log << fmt::format("danna: routing iteration {}: {} overused elements ({} edge searches, {:.0f} states "
                                   "expanded per search)\n",
@@ -1118,7 +1143,7 @@ void grid_router::route() {
     }
     not_routable(fmt::format("routing did not converge: {} attempts in different net orders, each stopped after "
                              "{} PathFinder iterations or 8 without progress, the last with {} overused elements",
-                             restart + 1, opts_.max_iterations, last_over));
+                             restart + 1, opts_.max_iterations, last_over_));
   }
 }
 

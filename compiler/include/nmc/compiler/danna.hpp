@@ -36,6 +36,9 @@ struct danna_options {
   std::ostream* log = nullptr;   // progress lines (nullptr: none)
   int max_fan_in = 8;            // frames: wider neurons get partial-sum nodes (split_fan_in); 0: never
   int crossbar_fan_in = 64;      // frames: dense layers this wide become crossbars (make_crossbars); 0: never
+  // Routing stops with a fit_error (where it got, the worst congested region)
+  // once it has run this many seconds; 0: no limit.
+  double route_seconds = 0;
 };
 
 // Frames mode: the neurons of a layer with at least `min_fan_in` inputs, all

@@ -705,8 +705,7 @@ bool grid_router::route_edge(std::uint32_t d, std::uint32_t edge, std::int32_t l
   // power-of-two strides (shifts, not divisions). The arrays are as large as
   // the largest box searched so far, not the grid (885 bytes per element of
   // a 1,600 x 1,600 grid when they were).
-  int bshift = 0;
-  while ((1 << bshift) < xmax - xmin + 1) ++bshift;
+  const int bshift = std::bit_width(static_cast<unsigned>(xmax - xmin));  // rows of 2^bshift >= the box's width
   const std::size_t states = (static_cast<std::size_t>(ymax - ymin + 1) << bshift) * 2 << kshift_;
   if (states > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
     throw internal_error(fmt::format("grid router: a search box of {} x {} elements is too large", xmax - xmin + 1, ymax - ymin + 1));

@@ -52,6 +52,7 @@ struct compile_options {
   int max_fan_in = compiler::danna_options{}.max_fan_in;  // danna: wider neurons get partial-sum elements
   int crossbar_fan_in = compiler::danna_options{}.crossbar_fan_in;  // danna: dense layers this wide become crossbars
   double route_seconds = compiler::danna_options{}.route_seconds;   // danna: routing time limit (0: none)
+  std::string layout = "route";  // danna: route (placement and PathFinder) or stripes (constructive)
   bool time_passes = false;
   bool json = false;
   bool quantize = false;

@@ -75,6 +75,7 @@ hw::dn_program compile_danna_model(const compile_options& opts) {
   d.max_fan_in = opts.max_fan_in;
   d.crossbar_fan_in = opts.crossbar_fan_in;
   d.route_seconds = opts.route_seconds;
+  d.layout = opts.layout == "stripes" ? compiler::danna_layout::stripes : compiler::danna_layout::route;
   // Routing progress on a terminal too: a large model routes for minutes.
   d.log = opts.time_passes || isatty(STDERR_FILENO) != 0 ? &std::cerr : nullptr;
   return compiler::compile_danna(nl, target, target_text, d);
@@ -119,9 +120,9 @@ std::string dn_program_text(const hw::dn_program& p, const std::string& path) {
   auto num = [&](const char* k) { return j.contains(k) ? j[k].dump() : std::string("-"); };
   std::string s = fmt::format("program  {} (DANNA-style grid, {} mode), model {}\n", path,
                               p.mode == hw::dn_mode::frames ? "frames" : "spikes", p.model_name.empty() ? "-" : p.model_name);
-  s += fmt::format("grid     {} x {} elements ({} x {} tiles of {} x {}), placement pitch {}\n", num("grid_width"),
-                   num("grid_height"), p.target.tiles_x, p.target.tiles_y, p.target.tile_w, p.target.tile_h,
-                   num("placement_pitch"));
+  s += fmt::format("grid     {} x {} elements ({} x {} tiles of {} x {}){}\n", num("grid_width"), num("grid_height"),
+                   p.target.tiles_x, p.target.tiles_y, p.target.tile_w, p.target.tile_h,
+                   j.contains("placement_pitch") ? ", placement pitch " + num("placement_pitch") : std::string());
   s += fmt::format("elements {} used of {} ({:.1f} %): {} neurons, {} partial sums, {} relays ({} delaying), {} weight, "
                    "{} merge\n",
                    num("elements_used"), num("elements_available"), 100.0 * j.value("utilisation", 0.0),
@@ -132,8 +133,14 @@ std::string dn_program_text(const hw::dn_program& p, const std::string& path) {
                      j.value("crossbars", std::int64_t{0}) == 1 ? "" : "s", num("crossbar_elements"));
   s += fmt::format("routes   {} edges, mean length {:.2f}, max {} synapse elements; {} tile-crossing links\n", num("edges"),
                    j.value("mean_route_length", 0.0), num("max_route_length"), num("tile_crossing_links"));
-  s += fmt::format("routing  {} PathFinder iterations, {} overused elements after the first\n", num("pathfinder_iterations"),
-                   num("first_iteration_overused_elements"));
+  if (j.value("layout", std::string("route")) == "stripes") {
+    s += fmt::format("layout   stripes: {} x {} elements, {} buses in {} columns, {} pools below their chains; no routing "
+                     "search\n", num("layout_width"), num("layout_height"), num("buses"), num("bus_columns"),
+                     num("attached_pools"));
+  } else {
+    s += fmt::format("routing  {} PathFinder iterations, {} overused elements after the first\n", num("pathfinder_iterations"),
+                     num("first_iteration_overused_elements"));
+  }
   if (p.mode == hw::dn_mode::frames) {
     s += fmt::format("latency  {} cycles, one frame per cycle\n", p.latency_cycles);
   } else {

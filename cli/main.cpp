@@ -87,6 +87,10 @@ int main(int argc, char** argv) {
   compile_cmd->add_option("--crossbar-fan-in", compile.crossbar_fan_in,
                           "danna: dense layers whose neurons hear at least this many inputs become crossbar blocks (0: never)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  compile_cmd->add_option("--layout", compile.layout,
+                          "danna: route (place, then PathFinder routing) or stripes (Eedn networks: crossbars fed by "
+                          "buses, no search; any size)")
+      ->capture_default_str()->check(CLI::IsMember({"route", "stripes"}));
   compile_cmd->add_option("--route-seconds", compile.route_seconds,
                           "danna: stop routing after this many seconds and report where it got (0: no limit)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);

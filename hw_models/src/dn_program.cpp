@@ -19,14 +19,18 @@ const char* const hint = "recompile the model with 'nmc compile --target danna'"
 
 void put_ports(detail::byte_writer& w, const std::vector<dn_port>& v) {
   w.put<std::uint64_t>(v.size());
-  for (const auto& p : v) w.put(p.element), w.put(p.cls), w.put(p.offset);
+  for (const auto& p : v) w.put(p.element), w.put(p.cls), w.put(p.offset), w.put(p.bit);
 }
 
-std::vector<dn_port> get_ports(detail::byte_reader& r, std::size_t limit, const std::string& source) {
+// Version 1 ports have no bit: input port i received encoded bit i.
+std::vector<dn_port> get_ports(detail::byte_reader& r, std::size_t limit, const std::string& source, std::uint32_t version) {
   const auto n = r.get<std::uint64_t>();
   if (n > limit) throw model_error(fmt::format("{}: corrupt program: {} ports", source, n), hint);
   std::vector<dn_port> v(n);
-  for (auto& p : v) p.element = r.get<std::uint32_t>(), p.cls = r.get<std::int32_t>(), p.offset = r.get<std::int32_t>();
+  for (auto& p : v) {
+    p.element = r.get<std::uint32_t>(), p.cls = r.get<std::int32_t>(), p.offset = r.get<std::int32_t>();
+    p.bit = version >= 2 ? r.get<std::int32_t>() : static_cast<std::int32_t>(&p - v.data());
+  }
   return v;
 }
 
@@ -77,8 +81,8 @@ dn_program deserialize_dn(const std::string& bytes, const std::string& source) {
   detail::byte_reader hr(bytes, source);
   hr.get<std::uint64_t>();
   const auto version = hr.get<std::uint32_t>();
-  if (version != dn_program_version) {
-    throw model_error(fmt::format("{}: grid program format version {}, this nmc reads version {}", source, version,
+  if (version < 1 || version > dn_program_version) {
+    throw model_error(fmt::format("{}: grid program format version {}, this nmc reads versions 1 to {}", source, version,
                                   dn_program_version), hint);
   }
   const auto size = hr.get<std::uint64_t>();
@@ -103,8 +107,9 @@ dn_program deserialize_dn(const std::string& bytes, const std::string& source) {
   p.classes = r.get<std::uint32_t>();
   p.cycles_per_tick = r.get<std::uint32_t>();
   p.latency_cycles = r.get<std::uint32_t>();
-  p.inputs = get_ports(r, payload.size(), source);
-  p.outputs = get_ports(r, payload.size(), source);
+  p.inputs = get_ports(r, payload.size(), source, version);
+  p.outputs = get_ports(r, payload.size(), source, version);
+  for (auto& o : p.outputs) o.bit = -1;
   const auto nl = r.get<std::uint64_t>();
   if (nl > payload.size()) throw model_error(fmt::format("{}: corrupt program: {} layers", source, nl), hint);
   p.layers.resize(nl);
@@ -182,7 +187,15 @@ void verify_program(const dn_program& p, bool compiled) {
   }
   if (p.mode == dn_mode::frames) {
     const std::size_t bits = static_cast<std::size_t>(p.image_channels) * p.thermometer.size() * p.image_height * p.image_width;
-    if (p.inputs.size() != bits) fail(fmt::format("{} input ports for {} encoded input bits", p.inputs.size(), bits));
+    for (const auto& port : p.inputs) {
+      if (port.bit < 0 || static_cast<std::size_t>(port.bit) >= bits) {
+        fail(fmt::format("input port on element {} receives bit {} of {} encoded input bits", port.element, port.bit, bits));
+      }
+      if (port.offset < 0 || static_cast<std::uint32_t>(port.offset) > p.latency_cycles) {
+        fail(fmt::format("input port on element {} is injected at cycle {}, outside 0..{}", port.element, port.offset,
+                         p.latency_cycles));
+      }
+    }
   }
 }
 

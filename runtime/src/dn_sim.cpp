@@ -171,7 +171,7 @@ frame_results run_dn_frames(const hw::dn_program& p, const dataset& data, int th
   dn_simulator sim(p, threads);
   const auto levels = p.thermometer.size();
   const std::size_t hw = static_cast<std::size_t>(p.image_height) * p.image_width;
-  const std::size_t bits = p.inputs.size();
+  const std::int64_t frame_bits = static_cast<std::int64_t>(levels * p.image_channels * hw);
   frame_results r;
   r.frames = data.frames;
   r.classes = static_cast<int>(p.classes);
@@ -183,12 +183,14 @@ frame_results run_dn_frames(const hw::dn_program& p, const dataset& data, int th
   for (const auto& o : p.outputs) out_elem.push_back(o.element);
   std::size_t completed = 0;
   for (std::int64_t c = 0; c < total; ++c) {
-    if (c < frames) {
-      const auto px = data.frame(static_cast<std::size_t>(c));
-      for (std::uint32_t bit = 0; bit < bits; ++bit) {
-        const std::size_t plane = bit / hw, pixel = bit % hw;
-        if (px[plane / levels * hw + pixel] >= p.thermometer[plane % levels]) sim.inject(bit);
-      }
+    // Input port k receives its bit of frame c - offset in cycle c.
+    for (std::uint32_t k = 0; k < p.inputs.size(); ++k) {
+      const auto& in = p.inputs[k];
+      const std::int64_t f = c - in.offset;
+      if (f < 0 || f >= frames || in.bit < 0 || in.bit >= frame_bits) continue;
+      const auto bit = static_cast<std::size_t>(in.bit);
+      const std::size_t plane = bit / hw, pixel = bit % hw;
+      if (data.frame(static_cast<std::size_t>(f))[plane / levels * hw + pixel] >= p.thermometer[plane % levels]) sim.inject(k);
     }
     sim.step();
     for (std::size_t k = 0; k < out_elem.size(); ++k) {

@@ -128,6 +128,29 @@ TEST_CASE("error: danna compile that does not fit exits 1 and writes nothing") {
   CHECK(!std::filesystem::exists(out));
 }
 
+TEST_CASE("error: the stripes layout on too small a grid, or on a TENNLab network, exits 1 naming the way out") {
+  test::temp_dir dir;
+  const auto m = dir / "small.yaml";
+  atomic_write(m, std::string(test::small_eedn_yaml));
+  const auto out = dir / "p.dn";
+  const auto r = test::run_nmc(fmt::format("compile {} --target danna --layout stripes --grid 30x30 -o {}", m.string(), out.string()));
+  CHECK(r.code == 1);
+  CHECK(r.out.find("the stripes layout needs") != std::string::npos);
+  CHECK(r.out.find("the grid is 30 x 30") != std::string::npos);
+  CHECK(r.out.find("hint: use --tiles") != std::string::npos);
+  CHECK(!std::filesystem::exists(out));
+  const auto u = test::run_nmc(fmt::format("compile {} --target danna --layout diagonal -o {}", m.string(), out.string()));
+  CHECK(u.code == 2);
+  compiler::netlist nl;
+  nl.mode = hw::dn_mode::spikes;
+  nl.source = "net.json";
+  const auto text = read_file(hw::default_danna_path());
+  compiler::danna_options o;
+  o.layout = compiler::danna_layout::stripes;
+  CHECK_THROWS_WITH_AS(compiler::compile_danna(nl, hw::parse_danna(text, "danna.yaml"), text, o),
+                       doctest::Contains("net.json: the stripes layout lays out Eedn networks"), fit_error);
+}
+
 TEST_CASE("error: danna routing past --route-seconds stops with where it got and the way out") {
   compiler::danna_options o;
   o.route_seconds = 1e-9;  // spent before the first net is routed

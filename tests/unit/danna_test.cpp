@@ -4,6 +4,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 
 #include <nmc/compiler/danna.hpp>
 #include <nmc/compiler/netlist.hpp>
@@ -332,6 +333,79 @@ TEST_CASE("danna: the report counts elements by kind and route lengths") {
   CHECK(p.report_json.find("\"mean_route_length\"") != std::string::npos);
 }
 
+// The stripes layout: a convolution whose 2 x 2 pools attach below its
+// chains, a grouped convolution (two stripes per row) and a dense layer.
+std::string pooled_yaml() {
+  std::mt19937 rng(11);
+  auto weights = [&](int n) {
+    std::string w;
+    for (int i = 0; i < n; ++i) w += "+-0+-"[rng() % 5];
+    return w;
+  };
+  return "format: nmc-model/1\nname: pooled\nlayers:\n"
+         "  - {name: input, type: input, shape: [1, 8, 8], levels: [80, 170]}\n"
+         "  - {name: conv1, type: conv2d, out_channels: 4, kernel: 3, padding: 1, weights: \"" + weights(4 * 2 * 9) + "\"}\n"
+         "  - {name: act1, type: threshold, threshold: [1, 0, 2, 1]}\n"
+         "  - {name: pool1, type: max_pool, kernel: 2, stride: 2}\n"
+         "  - {name: conv2, type: conv2d, out_channels: 4, kernel: 3, padding: 1, groups: 2, weights: \"" + weights(4 * 2 * 9) + "\"}\n"
+         "  - {name: act2, type: threshold, threshold: [0, 1, 1, 0]}\n"
+         "  - {name: flat, type: flatten}\n"
+         "  - {name: fc, type: dense, out_features: 4, weights: \"" + weights(4 * 64) + "\"}\n"
+         "  - {name: act_fc, type: threshold, threshold: [1, 0, 2, 1]}\n"
+         "  - {name: out, type: output, classes: 2, class_of: [0, 1, 0, 1]}\n";
+}
+
+hw::dn_program compile_stripes(const std::string& yaml, const std::string& text) {
+  const auto net = convert::parse_yaml_model(yaml, "small.yaml");
+  const auto nl = compiler::netlist_from_model(net, convert::to_yaml(net));
+  compiler::danna_options o;
+  o.layout = compiler::danna_layout::stripes;
+  return compiler::compile_danna(nl, hw::parse_danna(text, "danna.yaml"), text, o);
+}
+
+TEST_CASE("danna: stripes, attached pools and grouped convolutions agree with the reference, any thread count") {
+  const auto yaml = pooled_yaml();
+  const auto p = compile_stripes(yaml, grid(400, 800));
+  const auto j = nlohmann::json::parse(p.report_json);
+  CHECK(j["layout"] == "stripes");
+  CHECK(j["attached_pools"].get<int>() == 4 * 4 * 4);  // pool1 rides below conv1's chains
+  // conv1: a stripe per pool row; conv2: two groups per row; fc: one stripe per output group
+  CHECK(j["crossbars"].get<int>() >= 4 + 2 * 4 + 1);
+  CHECK(j["pathfinder_iterations"].get<int>() == 0);
+  // Every conv1 line reads an input bit through its own port, injected when the line needs it.
+  CHECK(p.inputs.size() > 2U * 64U);
+  std::set<std::int32_t> offsets;
+  for (const auto& in : p.inputs) offsets.insert(in.offset);
+  CHECK(offsets.size() > 1);
+  check_against_reference(p, yaml, 200, 1);
+  check_against_reference(p, yaml, 200, 2);
+}
+
+TEST_CASE("danna: stripes, skip connections, overlapping pools and tile crossings keep the timing") {
+  for (const std::string& yaml : {std::string(test::small_eedn_yaml), std::string(skip_yaml), pooled_yaml()}) {
+    CAPTURE(yaml);
+    // tiles of 7 x 5: links cross tile boundaries everywhere, each crossing one cycle late
+    const auto p = compile_stripes(yaml, grid(7, 5, 60, 200));
+    const auto j = nlohmann::json::parse(p.report_json);
+    CHECK(j["tile_crossing_links"].get<int>() > 0);
+    check_against_reference(p, yaml, 150, 2);
+  }
+}
+
+TEST_CASE("danna: stripes, compiling is deterministic, and a grid too small is refused with the size it needs") {
+  const auto yaml = pooled_yaml();
+  CHECK(compile_stripes(yaml, grid(400, 800)) == compile_stripes(yaml, grid(400, 800)));
+  try {
+    (void)compile_stripes(yaml, grid(40, 40));
+    FAIL("expected a fit error");
+  } catch (const fit_error& e) {
+    const std::string what = e.what();
+    CHECK(what.find("the stripes layout needs") != std::string::npos);
+    CHECK(what.find("the grid is 40 x 40") != std::string::npos);
+    CHECK(e.hint().find("--grid") != std::string::npos);
+  }
+}
+
 TEST_CASE("danna: nmc compile, inspect and simulate a grid program on Fashion-MNIST, agreeing with the reference") {
   if (!test::have_fashion_mnist()) return;
   test::temp_dir dir;
@@ -357,4 +431,14 @@ TEST_CASE("danna: nmc compile, inspect and simulate a grid program on Fashion-MN
   CHECK(r["reference_agreement"].get<double>() == 1.0);
   CHECK(r["hardware_fps"].get<double>() > 0);
   CHECK(r["energy_per_frame_uj"].get<double>() > 0);
+  // The stripes layout of the same model: no routing search, the same answers.
+  const auto sp = (dir / "stripes.dn").string();
+  const auto cs = test::run_nmc("compile " + model + " --target danna --layout stripes --tiles 2x12 -o " + sp);
+  REQUIRE(cs.code == 0);
+  CHECK(cs.out.find("layout   stripes:") != std::string::npos);
+  const auto ss = test::run_nmc("simulate " + sp + " --dataset fashion-mnist:test --frames 1000 --threads 2 --json");
+  REQUIRE(ss.code == 0);
+  const auto rs = nlohmann::json::parse(ss.out.substr(ss.out.find('{')));
+  CHECK(rs["reference_agreement"].get<double>() == 1.0);
+  CHECK(rs["accuracy"] == r["accuracy"]);
 }

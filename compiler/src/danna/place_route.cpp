@@ -1345,7 +1345,10 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
     index[v] = static_cast<std::int32_t>(p.elements.size());
     p.elements.push_back(cfg[v]);
   }
-  for (auto i : nl_.inputs) p.inputs.push_back({static_cast<std::uint32_t>(index[static_cast<std::size_t>(site_[i])]), -1, 0});
+  for (std::size_t i = 0; i < nl_.inputs.size(); ++i) {
+    p.inputs.push_back({static_cast<std::uint32_t>(index[static_cast<std::size_t>(site_[nl_.inputs[i]])]), -1, 0,
+                        static_cast<std::int32_t>(i)});
+  }
   std::int32_t latency = 0;
   for (std::size_t k = 0; k < nl_.outputs.size(); ++k) {
     const auto o = nl_.outputs[k];
@@ -1392,6 +1395,7 @@ hw::dn_program grid_router::emit(const std::string& target_text) {
 
 hw::dn_program compile_danna(const netlist& nl, const hw::danna_target& target, const std::string& target_text,
                              const danna_options& opts) {
+  if (opts.layout == danna_layout::stripes) return compile_danna_stripes(nl, target, target_text, opts);
   for (const auto& ed : nl.edges) {
     if (ed.from >= nl.neurons.size() || ed.to >= nl.neurons.size()) throw internal_error("netlist edge out of range");
     if (ed.weight < target.weight_min || ed.weight > target.weight_max || ed.weight == 0) {

@@ -30,7 +30,13 @@
 
 namespace nmc::compiler {
 
+// How a frames-mode (Eedn) network becomes elements: placement with
+// PathFinder routing, or the stripes layout (stripes.cpp: every layer a stack
+// of crossbars fed by buses, built without search, for networks of any size).
+enum class danna_layout { route, stripes };
+
 struct danna_options {
+  danna_layout layout = danna_layout::route;
   std::uint64_t seed = 1;
   int max_iterations = 50;       // PathFinder iterations per attempt (frames: 4 attempts in different net orders)
   std::ostream* log = nullptr;   // progress lines (nullptr: none)
@@ -63,6 +69,11 @@ netlist split_fan_in(const netlist& nl, int max_fan_in);
 
 // Throws fit_error (elements needed vs available, the worst congested region
 // and a suggestion) when the netlist does not fit or cannot be routed.
+// The stripes layout (frames mode, weights +1 and -1); throws fit_error with
+// the layout's size when the grid is smaller.
+hw::dn_program compile_danna_stripes(const netlist& nl, const hw::danna_target& target, const std::string& target_text,
+                                     const danna_options& opts);
+
 hw::dn_program compile_danna(const netlist& nl, const hw::danna_target& target, const std::string& target_text,
                              const danna_options& opts);
 

@@ -26,7 +26,7 @@
 
 namespace nmc::hw {
 
-inline constexpr std::uint32_t dn_program_version = 1;
+inline constexpr std::uint32_t dn_program_version = 2;
 
 enum class element_kind : std::uint8_t { neuron = 1, synapse = 2 };
 enum class leak_kind : std::uint8_t { none = 0, reset = 1 };
@@ -51,7 +51,12 @@ struct dn_element {
 struct dn_port {
   std::uint32_t element = 0;  // index into dn_program::elements (a neuron)
   std::int32_t cls = -1;      // outputs: class it votes for (-1: none)
-  std::int32_t offset = 0;    // cycles from a frame's injection to this port's neuron firing for it
+  // outputs: cycles from a frame's first cycle to this port's neuron firing for it; frames-mode inputs:
+  // the cycle, counted from the frame's first, at which the port's bit is injected
+  std::int32_t offset = 0;
+  // frames-mode inputs: the encoded input bit this port receives. Several ports may receive one bit (the
+  // host delivers it to each, as it delivers an input spike to every axon that needs it on TrueNorth).
+  std::int32_t bit = -1;
   bool operator==(const dn_port&) const = default;
 };
 

@@ -371,7 +371,8 @@ std::int32_t stripe_layout::put(int x, int y, element_kind kind, int weight, int
   std::int32_t see = -1;
   for (const auto& [dx, dy] : hears) {
     const auto it = std::find(t_.neighbours.begin(), t_.neighbours.end(), std::array<int, 2>{dx, dy});
-    const auto u = at(x + dx, y + dy);
+    const bool inside = x + dx >= 0 && y + dy >= 0 && x + dx < W_ && y + dy < H_;
+    const auto u = inside ? at(x + dx, y + dy) : -1;
     if (it == t_.neighbours.end() || u < 0)
       throw internal_error(fmt::format("stripes layout: ({}, {}) cannot hear ({}, {})", x, y, x + dx, y + dy));
     e.listen |= static_cast<std::uint16_t>(1U << (it - t_.neighbours.begin()));

@@ -112,6 +112,24 @@ netlist netlist_from_model(const network& net, const std::string& model_text) {
   return nl;
 }
 
+hw::dn_program program_header(const netlist& nl, const hw::danna_target& target, const std::string& target_text) {
+  hw::dn_program p;
+  p.mode = nl.mode;
+  p.model_hash = nl.model_hash;
+  p.model_name = nl.model_name;
+  p.model_text = nl.model_text;
+  p.target_text = target_text;
+  p.target = target;
+  p.image_channels = nl.image_channels;
+  p.image_height = nl.image_height;
+  p.image_width = nl.image_width;
+  p.thermometer = nl.thermometer;
+  p.classes = nl.classes;
+  p.layers = nl.groups;
+  if (p.layers.empty()) p.layers.push_back("network");
+  return p;
+}
+
 void renumber_ports(netlist& nl, const std::vector<std::uint32_t>& id) {
   for (auto& x : nl.inputs) x = id[x];
   for (auto& x : nl.outputs) x = id[x];

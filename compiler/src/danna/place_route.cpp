@@ -1147,21 +1147,8 @@ void grid_router::route() {
 }
 
 hw::dn_program grid_router::emit(const std::string& target_text) {
-  hw::dn_program p;
-  p.mode = nl_.mode;
-  p.model_hash = nl_.model_hash;
-  p.model_name = nl_.model_name;
-  p.model_text = nl_.model_text;
-  p.target_text = target_text;
-  p.target = t_;
-  p.image_channels = nl_.image_channels;
-  p.image_height = nl_.image_height;
-  p.image_width = nl_.image_width;
-  p.thermometer = nl_.thermometer;
-  p.classes = nl_.classes;
+  hw::dn_program p = program_header(nl_, t_, target_text);
   p.cycles_per_tick = nl_.mode == hw::dn_mode::frames ? 1 : cycles_per_tick;
-  p.layers = nl_.groups;
-  if (p.layers.empty()) p.layers.push_back("network");
   auto listen_bit = [&](std::int32_t listener, std::int32_t heard) -> std::uint16_t {
     const int ddx = ex(heard) - ex(listener), ddy = ey(heard) - ey(listener);
     for (std::size_t k = 0; k < dx_.size(); ++k)

@@ -66,7 +66,6 @@ struct stripe {
   std::vector<int> window_begin;
   int y0 = 0;
   int tracks = 0;  // band rows
-  std::int32_t A0 = 0;
   int extra_rows() const { return pools.empty() ? 0 : 3; }  // below the neuron row: the pools' relays, sums, neurons
 };
 
@@ -104,11 +103,11 @@ private:
   void partition();
   void stack();
   void buses();
-  void lay_stripe(stripe& s);
+  void lay_stripe(const stripe& s);
   std::vector<cell> path_to(const bus& b, int y) const;
   void check_timing() const;
   void fits() const;  // throws fit_error when the layout is larger than the grid
-  hw::dn_program program(const std::string& target_text) const;
+  hw::dn_program program(const std::string& target_text);  // takes the elements
 
   std::int32_t at(int x, int y) const { return occ_[static_cast<std::size_t>(y) * static_cast<std::size_t>(W_) + static_cast<std::size_t>(x)]; }
   int tile(int x, int y) const { return (y / t_.tile_h) * t_.tiles_x + x / t_.tile_w; }
@@ -423,7 +422,7 @@ std::vector<cell> stripe_layout::path_to(const bus& b, int y) const {
 
 // One stripe: its lines (timed, see the file comment), its chains and
 // neurons, its pools.
-void stripe_layout::lay_stripe(stripe& s) {
+void stripe_layout::lay_stripe(const stripe& s) {
   const int S = static_cast<int>(s.rows.size()), N = static_cast<int>(s.cols.size());
   const int dmax = t_.delay_max_cycles, y0 = s.y0;
   auto sz = [](int i) { return static_cast<std::size_t>(i); };
@@ -453,7 +452,6 @@ void stripe_layout::lay_stripe(stripe& s) {
     A0 = std::max(A0, earliest[sz(k)] - dL[sz(k)]);
   }
   if (S == 0) A0 = 0;
-  s.A0 = A0;
   // A value that must wait longer than its path's relays can delay it: rows
   // of gap above the stripe give every bus into it more relays (each row
   // delays every line by 1 cycle and adds dmax - 1 cycles of room).
@@ -641,22 +639,9 @@ void stripe_layout::fits() const {
   }
 }
 
-hw::dn_program stripe_layout::program(const std::string& target_text) const {
-  hw::dn_program p;
-  p.mode = nl_.mode;
-  p.model_hash = nl_.model_hash;
-  p.model_name = nl_.model_name;
-  p.model_text = nl_.model_text;
-  p.target_text = target_text;
-  p.target = t_;
-  p.image_channels = nl_.image_channels;
-  p.image_height = nl_.image_height;
-  p.image_width = nl_.image_width;
-  p.thermometer = nl_.thermometer;
-  p.classes = nl_.classes;
+hw::dn_program stripe_layout::program(const std::string& target_text) {
+  hw::dn_program p = program_header(nl_, t_, target_text);
   p.cycles_per_tick = 1;
-  p.layers = nl_.groups;
-  p.elements = el_;
   p.inputs = inputs_;
   std::int32_t latency = 0;
   for (std::size_t k = 0; k < nl_.outputs.size(); ++k) {
@@ -669,6 +654,7 @@ hw::dn_program stripe_layout::program(const std::string& target_text) const {
   p.latency_cycles = static_cast<std::uint32_t>(latency);
   std::int64_t neurons = 0;
   for (const auto& e : el_) neurons += e.kind == element_kind::neuron;
+  const auto used = static_cast<std::int64_t>(el_.size());
   nlohmann::ordered_json j;
   j["layout"] = "stripes";
   j["grid_width"] = t_.width();
@@ -678,7 +664,7 @@ hw::dn_program stripe_layout::program(const std::string& target_text) const {
   j["tiles_x"] = t_.tiles_x;
   j["tiles_y"] = t_.tiles_y;
   j["elements_available"] = t_.elements();
-  j["elements_used"] = static_cast<std::int64_t>(el_.size());
+  j["elements_used"] = used;
   j["neuron_elements"] = neurons - static_cast<std::int64_t>(inputs_.size());
   j["input_port_elements"] = static_cast<std::int64_t>(inputs_.size());
   j["partial_sum_elements"] = 0;
@@ -693,7 +679,7 @@ hw::dn_program stripe_layout::program(const std::string& target_text) const {
   j["attached_pools"] = static_cast<std::int64_t>(pools);
   j["bus_columns"] = ncols_;
   j["buses"] = static_cast<std::int64_t>(buses_.size());
-  j["utilisation"] = static_cast<double>(el_.size()) / static_cast<double>(t_.elements());
+  j["utilisation"] = static_cast<double>(used) / static_cast<double>(t_.elements());
   j["edges"] = static_cast<std::int64_t>(nl_.edges.size());
   // Routes: from a value's neuron (or input port) to the line element at x0 of
   // each stripe that reads it.
@@ -706,6 +692,7 @@ hw::dn_program stripe_layout::program(const std::string& target_text) const {
   j["latency_cycles"] = p.latency_cycles;
   j["cycles_per_tick"] = 1;
   p.report_json = j.dump();
+  p.elements = std::move(el_);  // the layout is done with them (tens of millions for a large model)
   return p;
 }
 

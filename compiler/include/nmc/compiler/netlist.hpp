@@ -71,6 +71,11 @@ struct netlist {
 // model in nmc YAML, embedded for the reference check.
 netlist netlist_from_model(const model::network& net, const std::string& model_text);
 
+// A grid program's fields that come from the netlist and the target: mode,
+// model, image and encoding, classes, layer names ("network" if none); the
+// layout fills in elements, ports, timing and its report.
+hw::dn_program program_header(const netlist& nl, const hw::danna_target& target, const std::string& target_text);
+
 // After a pass that renumbered the neurons (new id of old neuron i: id[i]):
 // the input and output ports and the crossbars' nodes follow.
 void renumber_ports(netlist& nl, const std::vector<std::uint32_t>& id);

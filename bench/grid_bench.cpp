@@ -2,7 +2,11 @@
 // a synthetic DANNA-style program that configures every element of a W x H
 // grid (rows of relay chains fed by input neurons every other cycle, with a
 // neuron every 4th element), so about half the elements carry a value each
-// cycle. Prints JSON lines; bench/run.sh puts them in bench/RESULTS.md.
+// cycle. Each thread count runs twice: stepping every element, and with relay
+// chains run as delay lines (the default; here 3 of 4 elements are relays).
+// Element-cycles count every configured element, stepped or not. The two runs
+// must count the same events (exit 1 otherwise). Prints JSON lines;
+// bench/run.sh puts them in bench/RESULTS.md.
 //
 //   nmc_bench_grid [--size N] [--cycles C]
 #include <chrono>
@@ -60,20 +64,29 @@ int main(int argc, char** argv) {
   try {
     const auto p = synthetic(size);
     for (int threads : {1, 2}) {
-      nmc::runtime::dn_simulator sim(p, threads);
-      const auto t0 = std::chrono::steady_clock::now();
-      for (std::int64_t c = 0; c < cycles; ++c) {
-        if (c % 2 == 0)
-          for (std::uint32_t i = 0; i < p.inputs.size(); ++i) sim.inject(i);
-        sim.step();
+      nmc::runtime::event_counts stepped_totals;
+      for (const bool fold : {false, true}) {
+        nmc::runtime::dn_simulator sim(p, threads, {.fold_relays = fold});
+        const auto t0 = std::chrono::steady_clock::now();
+        for (std::int64_t c = 0; c < cycles; ++c) {
+          if (c % 2 == 0)
+            for (std::uint32_t i = 0; i < p.inputs.size(); ++i) sim.inject(i);
+          sim.step();
+        }
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const auto t = sim.totals();
+        if (!fold) stepped_totals = t;
+        if (fold && !(t == stepped_totals)) {
+          fmt::print(stderr, "nmc_bench_grid: the delay-line run counted other events than stepping every element\n");
+          return 1;
+        }
+        fmt::print("{{\"grid\": \"{}x{}\", \"elements\": {}, \"relays\": \"{}\", \"stepped\": {}, \"threads\": {}, "
+                   "\"cycles\": {}, \"wall_s\": {:.3f}, \"element_cycles_per_s\": {:.0f}, \"synapse_activations\": {}, "
+                   "\"fires\": {}}}\n",
+                   size, size, p.elements.size(), fold ? "delay lines" : "stepped", sim.stepped_elements(), threads, cycles, s,
+                   static_cast<double>(p.elements.size()) * static_cast<double>(cycles) / s, t.synaptic_events, t.spikes);
+        std::fflush(stdout);
       }
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const auto t = sim.totals();
-      fmt::print("{{\"grid\": \"{}x{}\", \"elements\": {}, \"threads\": {}, \"cycles\": {}, \"wall_s\": {:.3f}, "
-                 "\"element_cycles_per_s\": {:.0f}, \"synapse_activations\": {}, \"fires\": {}}}\n",
-                 size, size, p.elements.size(), threads, cycles, s,
-                 static_cast<double>(p.elements.size()) * static_cast<double>(cycles) / s, t.synaptic_events, t.spikes);
-      std::fflush(stdout);
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "nmc_bench_grid: {}\n", e.what());

@@ -200,12 +200,14 @@ def grid(work, data):
         return []
     out = ["## DANNA-style grid simulator", "",
            "Source: `bench/grid_bench.cpp`: a synthetic program that configures every element of the grid (relay",
-           "chains fed every other cycle, a neuron every 4th element).", "",
-           "| grid | elements | threads | cycles | wall s | element-cycles/s |",
-           "|---|---|---|---|---|---|"]
+           "chains fed every other cycle, a neuron every 4th element). Relays: `stepped`, every element stepped",
+           "one by one; `delay lines`, relay chains run as delay lines (the simulator's default; same events",
+           "counted, checked). Element-cycles count every configured element.", "",
+           "| grid | elements | relays | stepped | threads | cycles | wall s | element-cycles/s |",
+           "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        out.append(f"| {r['grid']} | {r['elements']} | {r['threads']} | {r['cycles']} | {r['wall_s']:.2f} | "
-                   f"{r['element_cycles_per_s']:.3g} |")
+        out.append(f"| {r['grid']} | {r['elements']} | {r.get('relays', 'stepped')} | {r.get('stepped', r['elements'])} | "
+                   f"{r['threads']} | {r['cycles']} | {r['wall_s']:.2f} | {r['element_cycles_per_s']:.3g} |")
     return out + [""] + command_block(work, "grid")
 
 

@@ -89,6 +89,7 @@ struct simulate_options {
   double tick_ms = 0;  // 0: the target's tick period
   bool json = false;
   bool check_reference = true;
+  bool step_relays = false;  // grid programs: no delay lines (runtime::dn_sim_options)
   std::size_t max_memory_mib = 0;  // 0: the machine's available memory
 };
 

@@ -155,6 +155,7 @@ std::string dn_program_text(const hw::dn_program& p, const std::string& path) {
 
 int run_simulate_danna(const hw::dn_program& p, const simulate_options& opts, std::ostream& out) {
   const int threads = opts.threads == 0 ? runtime::hardware_threads() : opts.threads;
+  const runtime::dn_sim_options sim_opts{.fold_relays = !opts.step_relays};
   if (p.mode == hw::dn_mode::spikes) {
     if (opts.spikes_in.empty()) {
       throw usage_error(fmt::format("{} was compiled from a TENNLab network: it needs input spikes", opts.program),
@@ -163,7 +164,7 @@ int run_simulate_danna(const hw::dn_program& p, const simulate_options& opts, st
     const auto spikes = runtime::parse_spike_file(read_file(opts.spikes_in), opts.spikes_in, p.inputs.size());
     const std::int64_t steps = opts.steps > 0 ? opts.steps : (spikes.empty() ? 0 : spikes.back().tick) + 100;
     const auto start = std::chrono::steady_clock::now();
-    const auto r = runtime::run_dn_spikes(p, spikes, steps, threads);
+    const auto r = runtime::run_dn_spikes(p, spikes, steps, threads, sim_opts);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto e = runtime::dn_energy(p, r.per_layer, r.cycles, 0);
     nlohmann::ordered_json j;
@@ -204,7 +205,7 @@ int run_simulate_danna(const hw::dn_program& p, const simulate_options& opts, st
     r = runtime::run_dn_frames(p, data, threads, [&](std::size_t done) {
       bar.update(done);
       return true;
-    });
+    }, sim_opts);
   }
   frame_summary fs;
   fs.program_name = opts.program;
@@ -212,6 +213,10 @@ int run_simulate_danna(const hw::dn_program& p, const simulate_options& opts, st
   fs.model_text = p.model_text;
   fs.model_hash = p.model_hash;
   fs.hardware = fmt::format("{} x {} grid, {} elements configured", p.target.width(), p.target.height(), p.elements.size());
+  if (r.stepped_elements < p.elements.size()) {
+    fs.hardware += fmt::format("; {} stepped, {} relays run as delay lines", r.stepped_elements,
+                               p.elements.size() - r.stepped_elements);
+  }
   fs.ticks_per_frame = 1;
   fs.latency_ticks = p.latency_cycles;
   fs.tick_unit = "cycle";

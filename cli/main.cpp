@@ -123,6 +123,9 @@ int main(int argc, char** argv) {
                     "refuse to simulate if the simulator would need more than this many MiB "
                     "(default: the machine's available memory)")
         ->check(CLI::PositiveNumber);
+    cmd->add_flag("--step-relays", o.step_relays,
+                  "grid programs: step every relay element instead of running relay chains as delay lines "
+                  "(the same results, much slower; a check)");
     cmd->add_flag("--json", o.json, "print the JSON report instead of text");
     cmd->add_flag("!--no-reference", o.check_reference, "skip the comparison with the model's reference pass");
   };

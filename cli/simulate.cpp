@@ -194,6 +194,7 @@ int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::fram
   j["wall_s"] = r.wall_s;
   j["sim_frames_per_s"] = sim_fps;
   j["threads"] = threads;
+  if (r.stepped_elements > 0) j["stepped_elements"] = r.stepped_elements;  // grid: the rest ran as delay lines
   auto& layers = j["layers"] = nlohmann::ordered_json::array();
   for (const auto& l : e.layers) {
     auto entry = counts_json(l.counts);
@@ -224,7 +225,7 @@ int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::fram
                r.frames ? e.static_uj / r.frames : 0.0, r.frames ? e.dynamic_uj / r.frames : 0.0, e.power_mw);
     fmt::print(out, "events      {} synaptic events, {} spikes, {} hops, {} chip crossings\n", r.totals.synaptic_events,
                r.totals.spikes, r.totals.hops, r.totals.chip_crossings);
-    fmt::print(out, "simulator   {:.0f} frames/s on {} thread{} ({:.2f} s)\n", sim_fps, threads,
+    fmt::print(out, "simulator   {:.{}f} frames/s on {} thread{} ({:.2f} s)\n", sim_fps, sim_fps < 10 ? 2 : 0, threads,
                threads == 1 ? "" : "s", r.wall_s);
     fmt::print(out, "\n{:<22} {:>14} {:>12} {:>12} {:>14}\n", "layer", "synaptic ev.", "spikes", "hops", "uJ/frame");
     for (const auto& l : e.layers) {

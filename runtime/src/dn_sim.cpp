@@ -14,15 +14,19 @@ namespace nmc::runtime {
 
 namespace {
 constexpr int ring = 16;
+constexpr std::uint32_t none = 0xffffffffU;
 }
 
 struct dn_simulator::impl {
   const hw::dn_program& p;
   int threads;
-  std::size_t n = 0;
-  int depth = 2;  // output history slots
-  std::vector<std::uint32_t> src_begin, src;
-  std::vector<std::uint8_t> src_lat;
+  std::size_t n = 0;  // elements stepped one by one
+  int depth = 2;      // output history slots
+  // Links of the stepped elements, CSR by reader: source (a stepped element), whether the link into the reader
+  // crosses a tile (and so takes the crossing latency), and the delay line it reads through (none: it reads the
+  // source's output history).
+  std::vector<std::uint32_t> src_begin, src, src_line;
+  std::vector<std::uint8_t> src_cross;
   std::vector<std::uint8_t> is_neuron, delay, layer;
   std::vector<std::int32_t> weight, threshold, cmin;
   std::vector<std::uint8_t> reset;
@@ -34,33 +38,124 @@ struct dn_simulator::impl {
   std::vector<std::vector<event_counts>> counts;  // per worker, per layer
   mutable std::vector<event_counts> summed;
   std::vector<std::uint32_t> input_elem;
+  std::vector<std::uint32_t> stepped_index;  // program element -> stepped element (none: folded into a line)
 
-  impl(const hw::dn_program& prog, int th) : p(prog), threads(std::max(1, th)) {
+  // A relay chain folded into a delay line: the chain's first source's outputs, kept for as many cycles as
+  // the chain delays them, and what its relays would have counted. A value the source emits in cycle s is
+  // read by the chain's relay k in cycle s + arrive[k]; the reader pushes the source's output of cycle t - 1
+  // in cycle t, so after T cycles the relay has read every non-zero value pushed except those with
+  // s >= T - arrive[k], which are still in the buffer.
+  struct line {
+    std::uint64_t buf_begin = 0;     // into line_buf, `length` slots: the chain's delay + 1
+    std::uint32_t length = 0;
+    std::uint32_t at = 0;            // t mod length: the slot read in cycle t (the one written is the one before)
+    std::uint64_t relay_begin = 0;   // into relay_arrive / relay_layer / relay_cross
+    std::uint32_t relays = 0;
+    std::int64_t nonzero = 0;        // non-zero values pushed
+  };
+  std::vector<line> lines;
+  std::vector<std::int32_t> line_buf;
+  std::vector<std::int32_t> relay_arrive;
+  std::vector<std::uint8_t> relay_layer, relay_cross;
+
+  std::uint8_t layer_of(const hw::dn_element& e) const {
+    return static_cast<std::uint8_t>(std::min<std::uint32_t>(e.layer, 255));
+  }
+
+  impl(const hw::dn_program& prog, int th, const dn_sim_options& opts) : p(prog), threads(std::max(1, th)) {
     const auto& tg = p.target;
-    n = p.elements.size();
+    const std::size_t all = p.elements.size();
     depth = tg.tile_crossing_cycles + 2;
-    std::vector<std::int64_t> at(static_cast<std::size_t>(tg.elements()), -1);
-    for (std::size_t i = 0; i < n; ++i)
-      at[static_cast<std::size_t>(p.elements[i].y) * static_cast<std::size_t>(tg.width()) + p.elements[i].x] = static_cast<std::int64_t>(i);
+    // Every link of every element: (reader, source, tile-crossing latency).
+    std::vector<std::uint32_t> at(static_cast<std::size_t>(tg.elements()), none);
+    for (std::size_t i = 0; i < all; ++i)
+      at[static_cast<std::size_t>(p.elements[i].y) * static_cast<std::size_t>(tg.width()) + p.elements[i].x] = static_cast<std::uint32_t>(i);
     auto tile = [&](std::uint32_t x, std::uint32_t y) {
       return (y / static_cast<std::uint32_t>(tg.tile_h)) * static_cast<std::uint32_t>(tg.tiles_x) + x / static_cast<std::uint32_t>(tg.tile_w);
     };
-    src_begin.push_back(0);
-    for (std::size_t i = 0; i < n; ++i) {
+    std::vector<std::uint64_t> link_begin{0};
+    std::vector<std::uint32_t> link_src;
+    std::vector<std::uint8_t> link_cross;  // crosses a tile boundary: takes the crossing latency
+    std::vector<std::uint8_t> listeners(all, 0);  // saturating at 2
+    for (std::size_t i = 0; i < all; ++i) {
       const auto& e = p.elements[i];
       for (std::size_t k = 0; k < tg.neighbours.size(); ++k) {
         if (!((e.listen >> k) & 1)) continue;
         const std::int64_t x = static_cast<std::int64_t>(e.x) + tg.neighbours[k][0], y = static_cast<std::int64_t>(e.y) + tg.neighbours[k][1];
         if (x < 0 || y < 0 || x >= tg.width() || y >= tg.height()) continue;  // listens to nothing there
         const auto j = at[static_cast<std::size_t>(y * tg.width() + x)];
-        if (j < 0) continue;  // an unused element emits nothing
-        src.push_back(static_cast<std::uint32_t>(j));
-        src_lat.push_back(static_cast<std::uint8_t>(tile(e.x, e.y) != tile(static_cast<std::uint32_t>(x), static_cast<std::uint32_t>(y)) ? tg.tile_crossing_cycles : 0));
+        if (j == none) continue;  // an unused element emits nothing
+        link_src.push_back(j);
+        link_cross.push_back(tile(e.x, e.y) != tile(static_cast<std::uint32_t>(x), static_cast<std::uint32_t>(y)));
+        listeners[j] = static_cast<std::uint8_t>(std::min(2, listeners[j] + 1));
+      }
+      link_begin.push_back(link_src.size());
+    }
+    std::vector<std::uint32_t>().swap(at);
+    auto lat_of = [&](std::uint64_t k) -> std::int64_t { return link_cross[k] ? tg.tile_crossing_cycles : 0; };
+    // A relay: a synapse of weight 1 with one source and one listener, neither an input nor an output port.
+    // Its output is its source's, `delay` + latency cycles later (values stay within range: weight 1), so a
+    // chain of relays is a delay line and is folded into its reader's link.
+    std::vector<std::uint8_t> relay(all, 0);
+    if (opts.fold_relays) {
+      for (std::size_t i = 0; i < all; ++i) {
+        const auto& e = p.elements[i];
+        relay[i] = e.kind == hw::element_kind::synapse && e.weight == 1 && link_begin[i + 1] - link_begin[i] == 1 &&
+                   listeners[i] == 1;
+      }
+      for (const auto& port : p.inputs) relay[port.element] = 0;
+      for (const auto& port : p.outputs) relay[port.element] = 0;
+    }
+    stepped_index.assign(all, none);
+    for (std::size_t i = 0; i < all; ++i)
+      if (!relay[i]) stepped_index[i] = static_cast<std::uint32_t>(n++);
+    src_begin.reserve(n + 1);
+    src_begin.push_back(0);
+    std::vector<std::uint32_t> chain;
+    for (std::size_t i = 0; i < all; ++i) {
+      if (relay[i]) continue;
+      const auto& e = p.elements[i];
+      for (auto k = link_begin[i]; k < link_begin[i + 1]; ++k) {
+        src_cross.push_back(link_cross[k]);
+        if (!relay[link_src[k]]) {
+          src.push_back(stepped_index[link_src[k]]);
+          src_line.push_back(none);
+          continue;
+        }
+        // Walk the chain back to its first source (not a relay: a relay's one listener is the next element,
+        // so the walk cannot come back to where it started).
+        chain.clear();
+        std::uint32_t j = link_src[k];
+        std::int64_t span = lat_of(k);
+        while (relay[j]) {
+          chain.push_back(j);
+          const auto l = link_begin[j];
+          span += p.elements[j].delay + lat_of(l);
+          j = link_src[l];
+        }
+        line ln;
+        ln.buf_begin = line_buf.size();
+        ln.length = static_cast<std::uint32_t>(span + 1);
+        ln.relay_begin = relay_arrive.size();
+        ln.relays = static_cast<std::uint32_t>(chain.size());
+        std::int64_t arrive = 0;  // cycles from the source's output to the relay's read, less one
+        for (auto c = chain.rbegin(); c != chain.rend(); ++c) {
+          const auto l = link_begin[*c];
+          const auto lat = lat_of(l);
+          relay_arrive.push_back(static_cast<std::int32_t>(arrive + 1 + lat));
+          relay_layer.push_back(layer_of(p.elements[*c]));
+          relay_cross.push_back(link_cross[l]);
+          arrive += p.elements[*c].delay + lat;
+        }
+        line_buf.resize(line_buf.size() + ln.length, 0);
+        src.push_back(stepped_index[j]);
+        src_line.push_back(static_cast<std::uint32_t>(lines.size()));
+        lines.push_back(ln);
       }
       src_begin.push_back(static_cast<std::uint32_t>(src.size()));
       is_neuron.push_back(e.kind == hw::element_kind::neuron);
       delay.push_back(e.delay);
-      layer.push_back(static_cast<std::uint8_t>(std::min<std::uint32_t>(e.layer, 255)));
+      layer.push_back(layer_of(e));
       weight.push_back(e.weight);
       threshold.push_back(e.threshold);
       cmin.push_back(e.charge_min);
@@ -74,24 +169,37 @@ struct dn_simulator::impl {
     out.assign(static_cast<std::size_t>(depth) * n, 0);
     if (threads > 1) team = std::make_unique<worker_team>(threads);
     counts.assign(static_cast<std::size_t>(threads), std::vector<event_counts>(std::max<std::size_t>(1, std::min<std::size_t>(p.layers.size(), 256))));
-    for (const auto& port : p.inputs) input_elem.push_back(port.element);
+    for (const auto& port : p.inputs) input_elem.push_back(stepped_index[port.element]);
   }
 
   void run_range(std::size_t b, std::size_t e, int worker) {
     auto& cnt = counts[static_cast<std::size_t>(worker)];
     const auto slot = static_cast<std::size_t>(t % depth);
+    const std::int32_t* last = out.data() + static_cast<std::size_t>((t - 1 + depth) % depth) * n;
+    const std::int32_t* far = out.data() + static_cast<std::size_t>(((t - 1 - (depth - 2)) % depth + depth) % depth) * n;
     std::int32_t* cur = out.data() + slot * n;
     for (std::size_t i = b; i < e; ++i) {
       std::int64_t in = inj[i];
       inj[i] = 0;
       std::int64_t hops = 0, crossings = 0;
       for (auto k = src_begin[i]; k < src_begin[i + 1]; ++k) {
-        const auto s = static_cast<std::size_t>(((t - 1 - src_lat[k]) % depth + depth) % depth);
-        const std::int32_t v = out[s * n + src[k]];
+        std::int32_t v;
+        if (src_line[k] == none) {
+          v = (src_cross[k] ? far : last)[src[k]];
+        } else {
+          // This reader alone owns the line: push the source's last output, read the one length - 1 cycles older.
+          auto& ln = lines[src_line[k]];
+          std::int32_t* buf = line_buf.data() + ln.buf_begin;
+          const std::int32_t pushed = last[src[k]];
+          ln.nonzero += pushed != 0;
+          buf[ln.at == 0 ? ln.length - 1 : ln.at - 1] = pushed;
+          v = buf[ln.at];
+          ln.at = ln.at + 1 == ln.length ? 0 : ln.at + 1;
+        }
         if (v != 0) {
           in += v;
           ++hops;
-          crossings += src_lat[k] != 0;
+          crossings += src_cross[k];
         }
       }
       auto& c = cnt[layer[i] < cnt.size() ? layer[i] : 0];
@@ -116,6 +224,26 @@ struct dn_simulator::impl {
     }
   }
 
+  // What the folded relays have read after t cycles: each reads a non-zero value as one hop and one synapse
+  // activation (and a tile crossing if its link crosses), like a stepped synapse.
+  void add_relay_counts(std::vector<event_counts>& s) const {
+    for (const auto& ln : lines) {
+      const std::int32_t* buf = line_buf.data() + ln.buf_begin;
+      std::int64_t pending = 0;  // non-zero values pushed in cycles s >= t - arrive, seen so far
+      std::int64_t s_next = t - 2;  // the next pushed cycle to look at, walking back
+      for (std::uint32_t r = 0; r < ln.relays; ++r) {
+        const auto arrive = relay_arrive[ln.relay_begin + r];
+        for (; s_next >= t - arrive && s_next >= -1; --s_next)
+          pending += buf[static_cast<std::uint64_t>(s_next + ln.length) % ln.length] != 0;
+        const std::int64_t read = ln.nonzero - pending;
+        auto& c = s[relay_layer[ln.relay_begin + r] < s.size() ? relay_layer[ln.relay_begin + r] : 0];
+        c.hops += read;
+        c.synaptic_events += read;
+        if (relay_cross[ln.relay_begin + r]) c.chip_crossings += read;
+      }
+    }
+  }
+
   void step() {
     if (threads == 1 || n < 2048) {
       run_range(0, n, 0);
@@ -127,25 +255,31 @@ struct dn_simulator::impl {
   }
 };
 
-dn_simulator::dn_simulator(const hw::dn_program& program, int threads)
-    : impl_(std::make_unique<impl>(program, threads)) {}
+dn_simulator::dn_simulator(const hw::dn_program& program, int threads, const dn_sim_options& options)
+    : impl_(std::make_unique<impl>(program, threads, options)) {}
 dn_simulator::~dn_simulator() = default;
 
 void dn_simulator::inject(std::uint32_t port, std::int32_t value) { impl_->inj[impl_->input_elem[port]] += value; }
 void dn_simulator::step() { impl_->step(); }
 std::int64_t dn_simulator::cycle() const { return impl_->t; }
 bool dn_simulator::fired(std::uint32_t element) const {
+  const auto i = impl_->stepped_index[element];
   const auto slot = static_cast<std::size_t>((impl_->t - 1) % impl_->depth);
-  return impl_->is_neuron[element] && impl_->out[slot * impl_->n + element] != 0;
+  return i != none && impl_->is_neuron[i] && impl_->out[slot * impl_->n + i] != 0;
 }
-std::int32_t dn_simulator::charge(std::uint32_t element) const { return impl_->charge[element]; }
-std::size_t dn_simulator::elements() const { return impl_->n; }
+std::int32_t dn_simulator::charge(std::uint32_t element) const {
+  const auto i = impl_->stepped_index[element];
+  return i == none ? 0 : impl_->charge[i];
+}
+std::size_t dn_simulator::elements() const { return impl_->stepped_index.size(); }
+std::size_t dn_simulator::stepped_elements() const { return impl_->n; }
 
 const std::vector<event_counts>& dn_simulator::counts_per_layer() const {
   auto& s = impl_->summed;
   s.assign(impl_->counts[0].size(), {});
   for (const auto& w : impl_->counts)
     for (std::size_t l = 0; l < w.size(); ++l) s[l] += w[l];
+  impl_->add_relay_counts(s);
   return s;
 }
 
@@ -156,7 +290,7 @@ event_counts dn_simulator::totals() const {
 }
 
 frame_results run_dn_frames(const hw::dn_program& p, const dataset& data, int threads,
-                            const std::function<bool(std::size_t)>& on_progress) {
+                            const std::function<bool(std::size_t)>& on_progress, const dn_sim_options& options) {
   if (p.mode != hw::dn_mode::frames) {
     throw usage_error("this grid program was compiled from a TENNLab network: it takes input spikes, not a dataset",
                       "use 'nmc simulate PROGRAM --spikes-in FILE'");
@@ -168,7 +302,7 @@ frame_results run_dn_frames(const hw::dn_program& p, const dataset& data, int th
                      "use a program compiled for this dataset");
   }
   const auto start = std::chrono::steady_clock::now();
-  dn_simulator sim(p, threads);
+  dn_simulator sim(p, threads, options);
   const auto levels = p.thermometer.size();
   const std::size_t hw = static_cast<std::size_t>(p.image_height) * p.image_width;
   const std::int64_t frame_bits = static_cast<std::int64_t>(levels * p.image_channels * hw);
@@ -207,6 +341,7 @@ frame_results run_dn_frames(const hw::dn_program& p, const dataset& data, int th
     }
   }
   r.ticks = sim.cycle();
+  r.stepped_elements = sim.stepped_elements();
   r.predict_from_counts();
   r.per_layer = sim.counts_per_layer();
   r.totals = sim.totals();
@@ -245,10 +380,10 @@ std::vector<input_spike> parse_spike_file(const std::string& text, const std::st
 }
 
 spike_results run_dn_spikes(const hw::dn_program& p, const std::vector<input_spike>& unsorted, std::int64_t ticks,
-                            int threads) {
+                            int threads, const dn_sim_options& options) {
   std::vector<input_spike> spikes = unsorted;
   std::stable_sort(spikes.begin(), spikes.end(), [](const input_spike& a, const input_spike& b) { return a.tick < b.tick; });
-  dn_simulator sim(p, threads);
+  dn_simulator sim(p, threads, options);
   const std::int64_t k = p.cycles_per_tick;
   spike_results r;
   r.ticks = ticks;

@@ -406,6 +406,44 @@ TEST_CASE("danna: stripes, compiling is deterministic, and a grid too small is r
   }
 }
 
+// Steps the simulation that runs relay chains as delay lines and the one that
+// steps every element side by side, with the same random input, and compares
+// every element's firing and charge and every layer's counts after every cycle
+// (so values still inside a folded chain are counted as the relays would have).
+void check_folding(const hw::dn_program& p, std::int64_t cycles, std::uint32_t seed) {
+  runtime::dn_simulator folded(p, 2), every(p, 1, {.fold_relays = false});
+  CHECK(every.stepped_elements() == p.elements.size());
+  CHECK(folded.elements() == p.elements.size());
+  MESSAGE(p.model_name << ": " << folded.stepped_elements() << " of " << p.elements.size() << " elements stepped");
+  CHECK(folded.stepped_elements() * 2 < p.elements.size());  // mostly wire
+  std::mt19937 rng(seed);
+  std::int64_t state_differs = 0, counts_differ = 0;
+  for (std::int64_t c = 0; c < cycles; ++c) {
+    for (std::uint32_t k = 0; k < p.inputs.size(); ++k) {
+      if (c < cycles / 2 && rng() % 2) {  // then no input, so the chains drain
+        folded.inject(k);
+        every.inject(k);
+      }
+    }
+    folded.step();
+    every.step();
+    for (std::uint32_t e = 0; e < p.elements.size(); ++e)
+      state_differs += folded.fired(e) != every.fired(e) || folded.charge(e) != every.charge(e);
+    counts_differ += folded.counts_per_layer() != every.counts_per_layer();
+  }
+  CHECK(state_differs == 0);
+  CHECK(counts_differ == 0);
+  const auto t = every.totals();
+  CHECK(t.hops > 1000);
+  CHECK(t.spikes > 100);
+}
+
+TEST_CASE("danna: relay chains run as delay lines give every firing, charge and count of stepping every element") {
+  SUBCASE("routed, across tiles") { check_folding(compile_small(test::small_eedn_yaml, grid(30, 30, 3, 3)), 300, 1); }
+  SUBCASE("stripes, attached pools, across 7 x 5 tiles") { check_folding(compile_stripes(pooled_yaml(), grid(7, 5, 60, 200)), 700, 2); }
+  SUBCASE("stripes, skip connection") { check_folding(compile_stripes(skip_yaml, grid(400, 800)), 500, 3); }
+}
+
 TEST_CASE("danna: nmc compile, inspect and simulate a grid program on Fashion-MNIST, agreeing with the reference") {
   if (!test::have_fashion_mnist()) return;
   test::temp_dir dir;
@@ -441,4 +479,14 @@ TEST_CASE("danna: nmc compile, inspect and simulate a grid program on Fashion-MN
   const auto rs = nlohmann::json::parse(ss.out.substr(ss.out.find('{')));
   CHECK(rs["reference_agreement"].get<double>() == 1.0);
   CHECK(rs["accuracy"] == r["accuracy"]);
+  // Its relay chains run as delay lines; stepping every relay instead counts the same events.
+  const auto st = test::run_nmc("simulate " + sp + " --dataset fashion-mnist:test --frames 200 --threads 2 --json --step-relays");
+  REQUIRE(st.code == 0);
+  const auto rt = nlohmann::json::parse(st.out.substr(st.out.find('{')));
+  const auto fd = test::run_nmc("simulate " + sp + " --dataset fashion-mnist:test --frames 200 --threads 1 --json");
+  REQUIRE(fd.code == 0);
+  const auto rf = nlohmann::json::parse(fd.out.substr(fd.out.find('{')));
+  CHECK(rf["stepped_elements"].get<std::int64_t>() * 4 < rt["stepped_elements"].get<std::int64_t>());
+  for (const char* key : {"synaptic_events", "spikes", "neuron_updates", "hops", "chip_crossings", "energy_uj", "layers"})
+    CHECK_MESSAGE(rt[key] == rf[key], key);
 }

@@ -164,6 +164,12 @@ TEST_CASE("tennlab: random RISP networks on the grid match a direct RISP simulat
     for (int t = 0; t < 30; ++t)
       if (rng() % 3 == 0) in.push_back({t, static_cast<std::uint32_t>(rng() % 2), 1 + static_cast<int>(rng() % 2)});
     CHECK(fires(p, in, 50) == risp(thr, edges, inputs, outputs, leak, -4, in, 50));
+    // Relay chains run as delay lines: the same as stepping every element, events included.
+    const auto folded = runtime::run_dn_spikes(p, in, 50, 2);
+    const auto every = runtime::run_dn_spikes(p, in, 50, 1, {.fold_relays = false});
+    CHECK(folded.fire_ticks == every.fire_ticks);
+    CHECK(folded.per_layer == every.per_layer);
+    CHECK(folded.totals.hops > 0);
   }
 }
 

@@ -10,6 +10,18 @@
 // slots than the one written, so the result does not depend on the order or
 // the thread that ran an element: identical for any thread count. The loop
 // does not allocate, lock, throw or print.
+//
+// Relay chains run as delay lines. A relay - a synapse of weight 1 with one
+// source and one listener, not a port - emits its source's values `delay`
+// (+ crossing latency) cycles later, unchanged, so a chain of them is a delay
+// line: the chain's reader keeps the chain's first source's recent outputs in
+// a buffer as long as the chain's delay and reads them from there, and the
+// events the relays would have counted (one hop and one synapse activation per
+// non-zero value read, tile crossings on crossing links) are counted from
+// what went into the line and what is still in it. Every output, charge and
+// count is the one stepping every element gives (tests compare both); laid-out
+// models are mostly such wire (relays are 99 % of fmnist_small's elements on
+// the stripes layout).
 
 #include <cstdint>
 #include <functional>
@@ -29,9 +41,13 @@ struct dataset;
 // synapse activations, neuron_updates = neuron accumulates, spikes = fires,
 // hops = non-zero values read over links, chip_crossings = tile crossings,
 // offchip_spikes = output port firings.
+struct dn_sim_options {
+  bool fold_relays = true;  // false: step every element, relays too (slow; checks the folding)
+};
+
 class dn_simulator {
 public:
-  dn_simulator(const hw::dn_program& program, int threads);
+  dn_simulator(const hw::dn_program& program, int threads, const dn_sim_options& options = {});
   ~dn_simulator();
   dn_simulator(const dn_simulator&) = delete;
   dn_simulator& operator=(const dn_simulator&) = delete;
@@ -44,7 +60,8 @@ public:
   std::int32_t charge(std::uint32_t element) const;
   const std::vector<event_counts>& counts_per_layer() const;
   event_counts totals() const;
-  std::size_t elements() const;
+  std::size_t elements() const;          // in the program
+  std::size_t stepped_elements() const;  // stepped one by one (the rest are relays in delay lines)
 
   struct impl;
 
@@ -55,7 +72,7 @@ private:
 // Frames through an Eedn grid program, one frame per cycle (pipelined). The
 // results carry the same fields as the TrueNorth runner (ticks = cycles).
 frame_results run_dn_frames(const hw::dn_program& program, const dataset& data, int threads,
-                            const std::function<bool(std::size_t)>& on_progress = {});
+                            const std::function<bool(std::size_t)>& on_progress = {}, const dn_sim_options& options = {});
 
 // A TENNLab program driven by input spikes at network time steps.
 struct input_spike {
@@ -74,7 +91,7 @@ struct spike_results {
 // the file and line.
 std::vector<input_spike> parse_spike_file(const std::string& text, const std::string& source, std::size_t inputs);
 spike_results run_dn_spikes(const hw::dn_program& program, const std::vector<input_spike>& spikes, std::int64_t ticks,
-                            int threads);
+                            int threads, const dn_sim_options& options = {});
 
 // Energy from the counted grid events and the target's constants.
 energy_report dn_energy(const hw::dn_program& program, const std::vector<event_counts>& per_layer, std::int64_t cycles,

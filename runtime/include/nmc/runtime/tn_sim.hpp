@@ -58,6 +58,7 @@ struct event_counts {
   std::int64_t offchip_spikes = 0;   // output spikes leaving the chip
 
   event_counts& operator+=(const event_counts& o);
+  bool operator==(const event_counts&) const = default;
 };
 
 struct sim_options {
@@ -126,6 +127,7 @@ struct frame_results {
   event_counts totals;
   double wall_s = 0;
   bool partial = false;  // stopped early (on_progress returned false): `frames` were completed
+  std::size_t stepped_elements = 0;  // grid programs: elements stepped one by one (the others ran as delay lines)
 
   // predicted from counts: the class with the most spikes, ties to the lowest.
   void predict_from_counts();

@@ -66,7 +66,7 @@ struct dn_simulator::impl {
     const auto& tg = p.target;
     const std::size_t all = p.elements.size();
     depth = tg.tile_crossing_cycles + 2;
-    // Every link of every element: (reader, source, tile-crossing latency).
+    // Every link of every element, CSR by reader: its source and whether it crosses a tile boundary.
     std::vector<std::uint32_t> at(static_cast<std::size_t>(tg.elements()), none);
     for (std::size_t i = 0; i < all; ++i)
       at[static_cast<std::size_t>(p.elements[i].y) * static_cast<std::size_t>(tg.width()) + p.elements[i].x] = static_cast<std::uint32_t>(i);

@@ -107,10 +107,51 @@ struct dn_simulator::impl {
       for (const auto& port : p.outputs) relay[port.element] = 0;
     }
     stepped_index.assign(all, none);
-    for (std::size_t i = 0; i < all; ++i)
-      if (!relay[i]) stepped_index[i] = static_cast<std::uint32_t>(n++);
+    std::size_t relays = 0, stepped_links = 0, folded_links = 0, buf_slots = 0;
+    for (std::size_t i = 0; i < all; ++i) {
+      if (relay[i]) {
+        ++relays;
+        buf_slots += static_cast<std::size_t>(p.elements[i].delay + lat_of(link_begin[i]));
+        continue;
+      }
+      stepped_index[i] = static_cast<std::uint32_t>(n++);
+      for (auto k = link_begin[i]; k < link_begin[i + 1]; ++k) {
+        ++stepped_links;
+        if (relay[link_src[k]]) {
+          ++folded_links;
+          buf_slots += static_cast<std::size_t>(lat_of(k) + 1);
+        }
+      }
+    }
+    // Everything from here on, sized before it is allocated (buf_slots errs high: it counts relays in rings
+    // that no stepped element reads, which are never folded into a line).
+    if (opts.memory_limit_bytes > 0) {
+      const std::size_t analysis = all * (sizeof(std::uint64_t) + 3 + sizeof(std::uint32_t)) + link_src.size() * 5;
+      const std::size_t need = analysis + n * (4 * sizeof(std::uint32_t) + 3 * sizeof(std::int32_t) + 2 * sizeof(std::int32_t) +
+                                               ring * sizeof(std::int32_t) + static_cast<std::size_t>(depth) * sizeof(std::int32_t)) +
+                               stepped_links * 9 + folded_links * sizeof(line) + buf_slots * sizeof(std::int32_t) + relays * 6;
+      if (need > opts.memory_limit_bytes) {
+        const bool flag = opts.memory_limit_name.find("--max-memory") != std::string::npos;
+        throw fit_error(fmt::format("simulating {} grid elements ({} stepped, {} relays in {} delay lines) needs about {}, but "
+                                    "only {} {}", all, n, relays, folded_links, human_bytes(need),
+                                    human_bytes(opts.memory_limit_bytes), opts.memory_limit_name),
+                        std::string(flag ? "raise --max-memory" : "free memory or use a machine with more") +
+                            (opts.fold_relays ? "; a smaller layout (fewer elements) needs less"
+                                              : "; without --step-relays, relay chains run as delay lines and need less"));
+      }
+    }
     src_begin.reserve(n + 1);
     src_begin.push_back(0);
+    src.reserve(stepped_links);
+    src_line.reserve(stepped_links);
+    src_cross.reserve(stepped_links);
+    lines.reserve(folded_links);
+    line_buf.reserve(buf_slots);
+    relay_arrive.reserve(relays);
+    relay_layer.reserve(relays);
+    relay_cross.reserve(relays);
+    for (auto* v : {&is_neuron, &delay, &layer, &reset}) v->reserve(n);
+    for (auto* v : {&weight, &threshold, &cmin}) v->reserve(n);
     std::vector<std::uint32_t> chain;
     for (std::size_t i = 0; i < all; ++i) {
       if (relay[i]) continue;

@@ -827,7 +827,6 @@ std::size_t estimate_memory_bytes(const hw::tn_program& p, int threads) {
   return p.cores.size() * per_core + static_cast<std::size_t>(std::max(threads, 1)) * per_worker;
 }
 
-namespace {
 std::string human_bytes(std::size_t bytes) {
   constexpr double kib = 1024.0, mib = 1024.0 * kib, gib = 1024.0 * mib;
   const auto b = static_cast<double>(bytes);
@@ -835,7 +834,6 @@ std::string human_bytes(std::size_t bytes) {
          : b >= mib ? fmt::format("{:.1f} MiB", b / mib)
                     : fmt::format("{:.1f} KiB", b / kib);
 }
-}  // namespace
 
 void check_memory(const hw::tn_program& p, int threads, std::size_t available, const char* limit_name) {
   const std::size_t need = estimate_memory_bytes(p, threads);

@@ -14,6 +14,7 @@
 #include <nmc/files.hpp>
 #include <nmc/hw/danna.hpp>
 
+#include "common/fashion_mnist.hpp"
 #include "common/run_nmc.hpp"
 #include "common/sample_data.hpp"
 #include "common/temp_dir.hpp"
@@ -205,4 +206,24 @@ TEST_CASE("error: tennlab weight outside the grid's synapse range") {
   const auto text = read_file(hw::default_danna_path());
   CHECK_THROWS_WITH_AS(compiler::compile_danna(nl, hw::parse_danna(text, "d.yaml"), text, {}),
                        doctest::Contains("edge node 0 -> node 1 has weight 300, the grid's synapses take -128..127"), fit_error);
+}
+
+TEST_CASE("error: a grid simulation that would not fit in memory is refused with both numbers, before allocating") {
+  if (!test::have_fashion_mnist()) return;
+  test::temp_dir dir;
+  const auto prog = (dir / "stripes.dn").string();
+  REQUIRE(test::run_nmc("compile " + std::string(NMC_SOURCE_DIR) + "/examples/grid_fmnist.yaml --target danna --layout stripes "
+                        "--tiles 2x12 -o " + prog).code == 0);
+  const auto r = test::run_nmc("simulate " + prog + " --frames 10 --max-memory 1");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("fit error: simulating 43281 grid elements (") != std::string::npos);
+  CHECK(r.out.find("relays in") != std::string::npos);
+  CHECK(r.out.find("but only 1.0 MiB is allowed by --max-memory") != std::string::npos);
+  CHECK(r.out.find("raise --max-memory") != std::string::npos);
+  // Stepping every relay needs several times more, and the hint says what saves it.
+  const auto s = test::run_nmc("simulate " + prog + " --frames 10 --max-memory 1 --step-relays");
+  CHECK(s.code == 1);
+  CHECK(s.out.find("(43281 stepped, 0 relays in 0 delay lines)") != std::string::npos);
+  CHECK(s.out.find("without --step-relays") != std::string::npos);
+  CHECK(test::run_nmc("simulate " + prog + " --frames 10 --max-memory 4").code == 0);
 }

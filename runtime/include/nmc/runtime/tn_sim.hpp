@@ -145,6 +145,8 @@ void check_memory(const hw::tn_program& program, int threads, std::size_t availa
 void check_memory(const hw::tn_program& program, const sim_options& opts);
 // MemAvailable of this machine (0 if unknown).
 std::size_t available_memory_bytes();
+// "1.5 GiB", "12.0 MiB", "3.0 KiB".
+std::string human_bytes(std::size_t bytes);
 
 // Encodes each frame (the program's thermometer code) into input spikes and
 // runs until every frame's class spikes have been counted. `on_progress(done)`

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -42,7 +43,8 @@ private:
 
 class byte_reader {
 public:
-  byte_reader(const std::string& bytes, std::string source)
+  // `bytes` must outlive the reader (it reads them in place).
+  byte_reader(std::string_view bytes, std::string source)
       : data_(bytes), source_(std::move(source)) {}
 
   template <class T> T get() {
@@ -55,7 +57,7 @@ public:
   std::string get_string() {
     const auto n = get<std::uint64_t>();
     need(n);
-    std::string s = data_.substr(pos_, n);
+    std::string s(data_.substr(pos_, n));
     pos_ += n;
     return s;
   }
@@ -73,7 +75,7 @@ public:
   std::size_t position() const { return pos_; }
 
 private:
-  const std::string& data_;
+  std::string_view data_;
   std::string source_;
   std::size_t pos_ = 0;
 

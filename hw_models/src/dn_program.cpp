@@ -1,6 +1,8 @@
 #include <nmc/hw/dn_program.hpp>
 
-#include <unordered_set>
+#include <algorithm>
+#include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -15,6 +17,7 @@ namespace {
 
 constexpr char magic[8] = {'N', 'M', 'C', 'D', 'N', 'P', 'R', 'G'};
 constexpr std::size_t header_size = 8 + 4 + 8 + 8;
+constexpr std::size_t element_bytes = 4 + 4 + 1 + 2 + 2 + 1 + 4 + 4 + 1 + 4;  // one element as serialize writes it
 const char* const hint = "recompile the model with 'nmc compile --target danna'";
 
 void put_ports(detail::byte_writer& w, const std::vector<dn_port>& v) {
@@ -41,7 +44,17 @@ bool is_dn_program(const std::string& first_bytes) {
 }
 
 std::string serialize(const dn_program& p) {
+  // One string, sized up front, the header written first and its size and checksum filled in at the end: a
+  // program of tens of millions of elements is not copied or regrown on the way out.
   detail::byte_writer w;
+  std::size_t strings = p.model_name.size() + p.model_text.size() + p.target_text.size() + p.report_json.size();
+  for (const auto& l : p.layers) strings += l.size() + 8;
+  w.bytes().reserve(header_size + 256 + strings + p.thermometer.size() * 4 + (p.inputs.size() + p.outputs.size()) * 16 +
+                    p.elements.size() * element_bytes);
+  w.bytes().append(magic, 8);
+  w.put(dn_program_version);
+  w.put<std::uint64_t>(0);  // payload size, below
+  w.put<std::uint64_t>(0);  // payload checksum, below
   w.put(p.mode);
   w.put(p.model_hash);
   w.put_string(p.model_name);
@@ -60,13 +73,11 @@ std::string serialize(const dn_program& p) {
     w.put(e.x), w.put(e.y), w.put(e.kind), w.put(e.listen), w.put(e.weight), w.put(e.delay);
     w.put(e.threshold), w.put(e.charge_min), w.put(e.leak), w.put(e.layer);
   }
-  const std::string payload = std::move(w.bytes());
-  detail::byte_writer h;
-  h.bytes().append(magic, 8);
-  h.put(dn_program_version);
-  h.put<std::uint64_t>(payload.size());
-  h.put(fnv1a64(payload));
-  return h.bytes() + payload;
+  std::string& out = w.bytes();
+  const std::uint64_t size = out.size() - header_size, checksum = fnv1a64(std::string_view(out).substr(header_size));
+  std::memcpy(out.data() + 12, &size, sizeof size);  // little-endian, as byte_writer writes
+  std::memcpy(out.data() + 20, &checksum, sizeof checksum);
+  return std::move(out);
 }
 
 dn_program deserialize_dn(const std::string& bytes, const std::string& source) {
@@ -91,7 +102,7 @@ dn_program deserialize_dn(const std::string& bytes, const std::string& source) {
     throw model_error(fmt::format("{}: truncated program: the header declares {} bytes of payload, the file holds {}",
                                   source, size, bytes.size() - header_size), hint);
   }
-  const std::string payload = bytes.substr(header_size);
+  const std::string_view payload = std::string_view(bytes).substr(header_size);  // read in place: no copy
   if (fnv1a64(payload) != checksum) throw model_error(fmt::format("{}: corrupt program: checksum mismatch", source), hint);
   detail::byte_reader r(payload, source);
   dn_program p;
@@ -116,7 +127,10 @@ dn_program deserialize_dn(const std::string& bytes, const std::string& source) {
   for (auto& l : p.layers) l = r.get_string();
   p.report_json = r.get_string();
   const auto ne = r.get<std::uint64_t>();
-  if (ne > payload.size()) throw model_error(fmt::format("{}: corrupt program: {} elements", source, ne), hint);
+  if (ne > (payload.size() - r.position()) / element_bytes) {
+    throw model_error(fmt::format("{}: corrupt program: {} elements in {} bytes", source, ne, payload.size() - r.position()),
+                      hint);
+  }
   p.elements.resize(ne);
   for (auto& e : p.elements) {
     e.x = r.get<std::uint32_t>();
@@ -147,33 +161,50 @@ void verify_program(const dn_program& p, bool compiled) {
   const auto& t = p.target;
   if (static_cast<int>(p.mode) > 1) fail("unknown mode");
   if (p.cycles_per_tick < 1) fail("cycles per tick must be at least 1");
-  std::unordered_set<std::uint64_t> sites;
+  // Positions in use: a bit per grid element, or where the grid is much larger than the program, the sorted
+  // positions (programs of tens of millions of elements are checked in a few bytes each).
+  const auto grid_elements = static_cast<std::uint64_t>(t.width()) * static_cast<std::uint64_t>(t.height());
+  const bool bitmap = grid_elements / 8 <= p.elements.size() * sizeof(std::uint64_t);
+  std::vector<std::uint64_t> used(bitmap ? (grid_elements + 63) / 64 : 0);
+  std::vector<std::uint64_t> sites;
+  if (!bitmap) sites.reserve(p.elements.size());
   const auto nb = t.neighbours.size();
   for (std::size_t i = 0; i < p.elements.size(); ++i) {
     const auto& e = p.elements[i];
-    const auto where = fmt::format("element {} at ({}, {})", i, e.x, e.y);
+    const auto where = [&] { return fmt::format("element {} at ({}, {})", i, e.x, e.y); };
     if (e.x >= static_cast<std::uint32_t>(t.width()) || e.y >= static_cast<std::uint32_t>(t.height())) {
-      fail(fmt::format("{} is outside the {} x {} grid", where, t.width(), t.height()));
+      fail(fmt::format("{} is outside the {} x {} grid", where(), t.width(), t.height()));
     }
-    if (!sites.insert((std::uint64_t{e.y} << 32) | e.x).second) fail(where + ": position used twice");
-    if (nb < 16 && (e.listen >> nb) != 0) fail(fmt::format("{}: listens to neighbour {} of {}", where, 15, nb));
-    if (e.layer >= p.layers.size()) fail(fmt::format("{}: layer {} of {}", where, e.layer, p.layers.size()));
+    const std::uint64_t site = std::uint64_t{e.y} * static_cast<std::uint64_t>(t.width()) + e.x;
+    if (bitmap) {
+      if ((used[site / 64] >> (site % 64)) & 1) fail(where() + ": position used twice");
+      used[site / 64] |= std::uint64_t{1} << (site % 64);
+    } else {
+      sites.push_back(site);
+    }
+    if (nb < 16 && (e.listen >> nb) != 0) fail(fmt::format("{}: listens to neighbour {} of {}", where(), 15, nb));
+    if (e.layer >= p.layers.size()) fail(fmt::format("{}: layer {} of {}", where(), e.layer, p.layers.size()));
     if (e.kind == element_kind::synapse) {
       if (e.weight < t.weight_min || e.weight > t.weight_max) {
-        fail(fmt::format("{}: weight {} outside {}..{}", where, e.weight, t.weight_min, t.weight_max));
+        fail(fmt::format("{}: weight {} outside {}..{}", where(), e.weight, t.weight_min, t.weight_max));
       }
       if (e.delay < t.delay_min_cycles || e.delay > t.delay_max_cycles) {
-        fail(fmt::format("{}: delay {} outside {}..{}", where, e.delay, t.delay_min_cycles, t.delay_max_cycles));
+        fail(fmt::format("{}: delay {} outside {}..{}", where(), e.delay, t.delay_min_cycles, t.delay_max_cycles));
       }
     } else if (e.kind == element_kind::neuron) {
       if (e.threshold < -t.threshold_max() - 1 || e.threshold > t.threshold_max()) {
-        fail(fmt::format("{}: threshold {} outside the {}-bit range", where, e.threshold, t.threshold_bits));
+        fail(fmt::format("{}: threshold {} outside the {}-bit range", where(), e.threshold, t.threshold_bits));
       }
-      if (e.charge_min > 0 || e.charge_min < -t.charge_max() - 1) fail(fmt::format("{}: charge floor {}", where, e.charge_min));
-      if (static_cast<int>(e.leak) > 1) fail(where + ": unknown leak mode");
+      if (e.charge_min > 0 || e.charge_min < -t.charge_max() - 1) fail(fmt::format("{}: charge floor {}", where(), e.charge_min));
+      if (static_cast<int>(e.leak) > 1) fail(where() + ": unknown leak mode");
     } else {
-      fail(where + ": unknown element kind");
+      fail(where() + ": unknown element kind");
     }
+  }
+  std::sort(sites.begin(), sites.end());
+  if (const auto twice = std::adjacent_find(sites.begin(), sites.end()); twice != sites.end()) {
+    const auto w = static_cast<std::uint64_t>(t.width());
+    fail(fmt::format("two elements at ({}, {}): position used twice", *twice % w, *twice / w));
   }
   for (const auto* ports : {&p.inputs, &p.outputs}) {
     for (const auto& port : *ports) {

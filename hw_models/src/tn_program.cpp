@@ -108,7 +108,7 @@ tn_program deserialize(const std::string& bytes, const std::string& source) {
                                   "the file holds {}",
                                   source, size, bytes.size() - header_size), hint);
   }
-  const std::string payload = bytes.substr(header_size);
+  const std::string_view payload = std::string_view(bytes).substr(header_size);  // read in place: no copy
   if (fnv1a64(payload) != checksum) {
     throw model_error(fmt::format("{}: corrupt program: checksum mismatch", source), hint);
   }

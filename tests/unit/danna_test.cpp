@@ -324,6 +324,34 @@ TEST_CASE("danna: a corrupt, truncated or wrong-version program is a clear error
   CHECK_THROWS_WITH_AS(hw::deserialize_dn("NMCTNPRG", "p.dn"), doctest::Contains("not an nmc grid program"), model_error);
 }
 
+TEST_CASE("danna: the program verifier names the element: outside the grid, a position used twice, a weight out of range") {
+  const auto p = compile_small(test::small_eedn_yaml, grid(80, 80));
+  CHECK_NOTHROW(hw::verify_program(p, false));
+  auto outside = p;
+  outside.elements[5].x = 80;
+  CHECK_THROWS_WITH_AS(hw::verify_program(outside, false), doctest::Contains("element 5 at (80, "), model_error);
+  CHECK_THROWS_WITH_AS(hw::verify_program(outside, true), doctest::Contains("outside the 80 x 80 grid"), internal_error);
+  // Positions in use are checked with a bit per grid element, or sorted where the grid dwarfs the program.
+  for (const int size : {80, 4000}) {
+    CAPTURE(size);
+    auto twice = p;
+    twice.target = hw::parse_danna(grid(size, size), "danna.yaml");
+    CHECK_NOTHROW(hw::verify_program(twice, false));
+    twice.elements[7].x = twice.elements[3].x;
+    twice.elements[7].y = twice.elements[3].y;
+    const auto expected = fmt::format("({}, {}): position used twice", p.elements[3].x, p.elements[3].y);
+    CHECK_THROWS_WITH_AS(hw::verify_program(twice, false), doctest::Contains(expected.c_str()), model_error);
+  }
+  auto weight = p;
+  for (auto& e : weight.elements) {
+    if (e.kind == hw::element_kind::synapse) {
+      e.weight = 1000;
+      break;
+    }
+  }
+  CHECK_THROWS_WITH_AS(hw::verify_program(weight, false), doctest::Contains("weight 1000 outside -128..127"), model_error);
+}
+
 TEST_CASE("danna: the report counts elements by kind and route lengths") {
   const auto p = compile_small(test::small_eedn_yaml, grid(80, 80));
   std::int64_t neurons = 0, synapses = 0;

@@ -131,7 +131,12 @@ std::string dn_program_text(const hw::dn_program& p, const std::string& path) {
   if (j.value("crossbars", std::int64_t{0}) > 0)
     s += fmt::format("crossbar {} block{} of {} elements (line starts, lines and chains)\n", num("crossbars"),
                      j.value("crossbars", std::int64_t{0}) == 1 ? "" : "s", num("crossbar_elements"));
-  s += fmt::format("routes   {} edges, mean length {:.2f}, max {} synapse elements; {} tile-crossing links\n", num("edges"),
+  // The router routes each netlist edge; the stripes layout routes each value
+  // to each stripe that reads it (its edges become crossbar lines), so say which.
+  const std::string routed = j.contains("routes")
+                                 ? fmt::format("{} value-to-stripe routes (for {} edges)", num("routes"), num("edges"))
+                                 : fmt::format("{} edges", num("edges"));
+  s += fmt::format("routes   {}, mean length {:.2f}, max {} synapse elements; {} tile-crossing links\n", routed,
                    j.value("mean_route_length", 0.0), num("max_route_length"), num("tile_crossing_links"));
   if (j.value("layout", std::string("route")) == "stripes") {
     s += fmt::format("layout   stripes: {} x {} elements, {} buses in {} columns, {} pools below their chains; no routing "

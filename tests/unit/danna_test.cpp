@@ -480,6 +480,7 @@ TEST_CASE("danna: nmc compile, inspect and simulate a grid program on Fashion-MN
   const auto c = test::run_nmc("compile " + model + " --target danna --grid 160x160 -o " + prog);
   REQUIRE(c.code == 0);
   CHECK(c.out.find("PathFinder iterations") != std::string::npos);
+  CHECK(c.out.find("edges, mean length") != std::string::npos);  // the router routes netlist edges
   const auto i = test::run_nmc("inspect " + prog + " --json");
   REQUIRE(i.code == 0);
   const auto j = nlohmann::json::parse(i.out);
@@ -502,6 +503,8 @@ TEST_CASE("danna: nmc compile, inspect and simulate a grid program on Fashion-MN
   const auto cs = test::run_nmc("compile " + model + " --target danna --layout stripes --tiles 2x12 -o " + sp);
   REQUIRE(cs.code == 0);
   CHECK(cs.out.find("layout   stripes:") != std::string::npos);
+  // Its route lengths are per value and reading stripe, and the line says so.
+  CHECK(cs.out.find("value-to-stripe routes (for 1") != std::string::npos);
   const auto ss = test::run_nmc("simulate " + sp + " --dataset fashion-mnist:test --frames 1000 --threads 2 --json");
   REQUIRE(ss.code == 0);
   const auto rs = nlohmann::json::parse(ss.out.substr(ss.out.find('{')));

@@ -13,8 +13,10 @@
 namespace nmc::runtime {
 
 namespace {
-constexpr int ring = 16;
 constexpr std::uint32_t none = 0xffffffffU;
+// A multiple of every synapse's ring length (delay - 1, at most 15): t mod this, taken once per cycle, gives
+// each element t mod its ring length in 32-bit arithmetic for any run length.
+constexpr std::uint32_t ring_period = 720720;  // lcm(1, ..., 16)
 }
 
 struct dn_simulator::impl {
@@ -31,7 +33,11 @@ struct dn_simulator::impl {
   std::vector<std::int32_t> weight, threshold, cmin;
   std::vector<std::uint8_t> reset;
   std::int32_t cmax = 0, vmax = 0;
-  std::vector<std::int32_t> charge, inj, rings;
+  std::vector<std::int32_t> charge, inj;
+  // A synapse of delay d > 1 holds its last d - 1 outputs (a delay-1 synapse emits this cycle's value and
+  // holds none): rings[ring_at[i] ...], read then overwritten at t mod (d - 1).
+  std::vector<std::uint32_t> ring_at;
+  std::vector<std::int32_t> rings;
   std::vector<std::int32_t> out;  // depth x n
   std::int64_t t = 0;
   std::unique_ptr<worker_team> team;  // threads > 1 only
@@ -107,7 +113,7 @@ struct dn_simulator::impl {
       for (const auto& port : p.outputs) relay[port.element] = 0;
     }
     stepped_index.assign(all, none);
-    std::size_t relays = 0, stepped_links = 0, folded_links = 0, buf_slots = 0;
+    std::size_t relays = 0, stepped_links = 0, folded_links = 0, buf_slots = 0, ring_slots = 0;
     for (std::size_t i = 0; i < all; ++i) {
       if (relay[i]) {
         ++relays;
@@ -115,6 +121,8 @@ struct dn_simulator::impl {
         continue;
       }
       stepped_index[i] = static_cast<std::uint32_t>(n++);
+      if (p.elements[i].kind == hw::element_kind::synapse && p.elements[i].delay > 1)
+        ring_slots += static_cast<std::size_t>(p.elements[i].delay - 1);
       for (auto k = link_begin[i]; k < link_begin[i + 1]; ++k) {
         ++stepped_links;
         if (relay[link_src[k]]) {
@@ -127,9 +135,10 @@ struct dn_simulator::impl {
     // that no stepped element reads, which are never folded into a line).
     if (opts.memory_limit_bytes > 0) {
       const std::size_t analysis = all * (sizeof(std::uint64_t) + 3 + sizeof(std::uint32_t)) + link_src.size() * 5;
-      const std::size_t need = analysis + n * (4 * sizeof(std::uint32_t) + 3 * sizeof(std::int32_t) + 2 * sizeof(std::int32_t) +
-                                               ring * sizeof(std::int32_t) + static_cast<std::size_t>(depth) * sizeof(std::int32_t)) +
-                               stepped_links * 9 + folded_links * sizeof(line) + buf_slots * sizeof(std::int32_t) + relays * 6;
+      const std::size_t need = analysis + n * (5 * sizeof(std::uint32_t) + 3 * sizeof(std::int32_t) + 2 * sizeof(std::int32_t) +
+                                               static_cast<std::size_t>(depth) * sizeof(std::int32_t)) +
+                               stepped_links * 9 + folded_links * sizeof(line) + (buf_slots + ring_slots) * sizeof(std::int32_t) +
+                               relays * 6;
       if (need > opts.memory_limit_bytes) {
         const bool flag = opts.memory_limit_name.find("--max-memory") != std::string::npos;
         throw fit_error(fmt::format("simulating {} grid elements ({} stepped, {} relays in {} delay lines) needs about {}, but "
@@ -139,6 +148,11 @@ struct dn_simulator::impl {
                             (opts.fold_relays ? "; a smaller layout (fewer elements) needs less"
                                               : "; without --step-relays, relay chains run as delay lines and need less"));
       }
+    }
+    if (ring_slots > none) {
+      throw fit_error(fmt::format("simulating {} grid elements: their synapses' delays need {} ring slots, more than the "
+                                  "simulator's limit of {}", all, ring_slots, none),
+                      "split the network, or use shorter synapse delays");
     }
     src_begin.reserve(n + 1);
     src_begin.push_back(0);
@@ -152,7 +166,9 @@ struct dn_simulator::impl {
     relay_cross.reserve(relays);
     for (auto* v : {&is_neuron, &delay, &layer, &reset}) v->reserve(n);
     for (auto* v : {&weight, &threshold, &cmin}) v->reserve(n);
+    ring_at.reserve(n);
     std::vector<std::uint32_t> chain;
+    std::size_t ring_next = 0;
     for (std::size_t i = 0; i < all; ++i) {
       if (relay[i]) continue;
       const auto& e = p.elements[i];
@@ -196,6 +212,8 @@ struct dn_simulator::impl {
       src_begin.push_back(static_cast<std::uint32_t>(src.size()));
       is_neuron.push_back(e.kind == hw::element_kind::neuron);
       delay.push_back(e.delay);
+      ring_at.push_back(static_cast<std::uint32_t>(ring_next));
+      if (e.kind == hw::element_kind::synapse && e.delay > 1) ring_next += static_cast<std::size_t>(e.delay - 1);
       layer.push_back(layer_of(e));
       weight.push_back(e.weight);
       threshold.push_back(e.threshold);
@@ -206,7 +224,7 @@ struct dn_simulator::impl {
     vmax = tg.value_max();
     charge.assign(n, 0);
     inj.assign(n, 0);
-    rings.assign(n * ring, 0);
+    rings.assign(ring_slots, 0);
     out.assign(static_cast<std::size_t>(depth) * n, 0);
     if (threads > 1) team = std::make_unique<worker_team>(threads);
     counts.assign(static_cast<std::size_t>(threads), std::vector<event_counts>(std::max<std::size_t>(1, std::min<std::size_t>(p.layers.size(), 256))));
@@ -219,6 +237,7 @@ struct dn_simulator::impl {
     const std::int32_t* last = out.data() + static_cast<std::size_t>((t - 1 + depth) % depth) * n;
     const std::int32_t* far = out.data() + static_cast<std::size_t>(((t - 1 - (depth - 2)) % depth + depth) % depth) * n;
     std::int32_t* cur = out.data() + slot * n;
+    const auto tm = static_cast<std::uint32_t>(t % ring_period);
     for (std::size_t i = b; i < e; ++i) {
       std::int64_t in = inj[i];
       inj[i] = 0;
@@ -257,10 +276,15 @@ struct dn_simulator::impl {
         c.spikes += fire;
         charge[i] = (fire || reset[i]) ? 0 : static_cast<std::int32_t>(q);
       } else {
-        std::int32_t* r = rings.data() + i * ring;
         if (in != 0) ++c.synaptic_events;
-        r[(t + delay[i] - 1) % ring] = static_cast<std::int32_t>(std::clamp<std::int64_t>(in * weight[i], -vmax - 1, vmax));
-        cur[i] = r[t % ring];
+        const auto value = static_cast<std::int32_t>(std::clamp<std::int64_t>(in * weight[i], -vmax - 1, vmax));
+        if (delay[i] <= 1) {
+          cur[i] = value;
+        } else {
+          std::int32_t& held = rings[ring_at[i] + tm % (delay[i] - 1U)];  // written delay - 1 cycles ago
+          cur[i] = held;
+          held = value;
+        }
       }
     }
   }

@@ -5,8 +5,10 @@
 // One cycle: every element reads the values its neighbours emitted one cycle
 // earlier (plus the tile-crossing latency on links that cross tiles) from an
 // output history, then - in parallel over elements, each writing only its own
-// state - a synapse sums, weights and queues its value in a 16-slot delay
-// ring, a neuron integrates, fires and resets. Reads come from older history
+// state - a synapse sums, weights and emits its value (one of delay d > 1
+// emits the value it queued d - 1 cycles ago, from a ring of d - 1 slots:
+// most synapses have delay 1 and hold nothing), a neuron integrates, fires
+// and resets. Reads come from older history
 // slots than the one written, so the result does not depend on the order or
 // the thread that ran an element: identical for any thread count. The loop
 // does not allocate, lock, throw or print.

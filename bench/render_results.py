@@ -194,7 +194,7 @@ def pytorch(work, data):
 
 
 def grid(work, data):
-    rows = jsonl(os.path.join(work, "grid.jsonl"))
+    rows = jsonl(os.path.join(work, "grid.jsonl")) + jsonl(os.path.join(work, "grid_program.jsonl"))
     data["grid"] = rows
     if not rows:
         return []
@@ -202,13 +202,15 @@ def grid(work, data):
            "Source: `bench/grid_bench.cpp`: a synthetic program that configures every element of the grid (relay",
            "chains fed every other cycle, a neuron every 4th element). Relays: `stepped`, every element stepped",
            "one by one; `delay lines`, relay chains run as delay lines (the simulator's default; same events",
-           "counted, checked). Element-cycles count every configured element.", "",
+           "counted, checked). Element-cycles count every configured element. The last rows run a compiled",
+           "program instead (`--program`: `examples/grid_fmnist.yaml` laid out with `--layout stripes --tiles 2x12`,",
+           "a random bit on every input port each cycle, delay lines only).", "",
            "| grid | elements | relays | stepped | threads | cycles | wall s | element-cycles/s |",
            "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         out.append(f"| {r['grid']} | {r['elements']} | {r.get('relays', 'stepped')} | {r.get('stepped', r['elements'])} | "
                    f"{r['threads']} | {r['cycles']} | {r['wall_s']:.2f} | {r['element_cycles_per_s']:.3g} |")
-    return out + [""] + command_block(work, "grid")
+    return out + [""] + command_block(work, "grid", "grid_program")
 
 
 SECTIONS = [synthetic, brian2, pytorch, pipeline, kernels, reference, grid]

@@ -100,13 +100,20 @@ section_pytorch() {
     models/fmnist_small.onnx models/fmnist_1chip.onnx
 }
 
-# The DANNA-style grid simulator on a synthetic program configuring every element.
+# The DANNA-style grid simulator on a synthetic program configuring every element,
+# then on a compiled one (grid_fmnist laid out in stripes).
 section_grid() {
+  local cycles=20000
   if [ "$quick" -eq 1 ]; then
     record grid "$work/grid.jsonl" ./build/bench/nmc_bench_grid --size 100 --cycles 200
+    cycles=500
   else
     record grid "$work/grid.jsonl" ./build/bench/nmc_bench_grid
   fi
+  record grid_program /dev/null ./build/cli/nmc compile examples/grid_fmnist.yaml --target danna --layout stripes \
+    --tiles 2x12 -o "$work/grid_fmnist.dn"
+  record grid_program "$work/grid_program.jsonl" ./build/bench/nmc_bench_grid --program "$work/grid_fmnist.dn" \
+    --cycles "$cycles"
 }
 
 section_kernels

@@ -47,19 +47,30 @@ struct dn_simulator::impl {
   std::vector<std::uint32_t> stepped_index;  // program element -> stepped element (none: folded into a line)
 
   // A relay chain folded into a delay line: the chain's first source's outputs, kept for as many cycles as
-  // the chain delays them, and what its relays would have counted. A value the source emits in cycle s is
-  // read by the chain's relay k in cycle s + arrive[k]; the reader pushes the source's output of cycle t - 1
-  // in cycle t, so after T cycles the relay has read every non-zero value pushed except those with
-  // s >= T - arrive[k], which are still in the buffer.
+  // the chain delays them (its span), and what its relays would have counted. In cycle t the reader takes
+  // slot t mod span, which holds what it pushed span cycles ago, and pushes the source's output of cycle
+  // t - 1 into it. A value the source emits in cycle s is read by the chain's relay k in cycle
+  // s + arrive[k], so after T cycles the relay has read every non-zero value pushed except those with
+  // s >= T - arrive[k], which are still in the buffer (arrive[k] <= span).
+  //
+  // Lines of the same span form a group, stored slot-major: slot r of the group's c-th line is at
+  // group.base + r * group.lines + c. The lines of neighbouring readers, which often share a span, then
+  // take neighbouring slots in each cycle, and the slot read is the slot written: one memory line can
+  // serve several lines where a buffer per line costs one or two each (fmnist_small's stripes: 816 k
+  // lines in 6,638 spans; a quarter of the line reads fall in the memory line of the read before).
   struct line {
-    std::uint64_t buf_begin = 0;     // into line_buf, `length` slots: the chain's delay + 1
-    std::uint32_t length = 0;
-    std::uint32_t at = 0;            // t mod length: the slot read in cycle t (the one written is the one before)
-    std::uint64_t relay_begin = 0;   // into relay_arrive / relay_layer / relay_cross
-    std::uint32_t relays = 0;
-    std::int64_t nonzero = 0;        // non-zero values pushed
+    std::uint64_t at = 0;     // into line_buf: group.base + its column
+    std::uint32_t group = 0;
+  };
+  struct line_group {
+    std::uint64_t base = 0;
+    std::uint32_t span = 0, lines = 0;
   };
   std::vector<line> lines;
+  std::vector<std::int64_t> line_nonzero;  // per line: non-zero values pushed
+  std::vector<std::uint64_t> line_relay_begin;  // per line, and one past the last: into relay_arrive / _layer / _cross
+  std::vector<line_group> groups;
+  std::vector<std::uint64_t> group_row;  // per group, this cycle: (t mod span) * lines
   std::vector<std::int32_t> line_buf;
   std::vector<std::int32_t> relay_arrive;
   std::vector<std::uint8_t> relay_layer, relay_cross;
@@ -137,8 +148,8 @@ struct dn_simulator::impl {
       const std::size_t analysis = all * (sizeof(std::uint64_t) + 3 + sizeof(std::uint32_t)) + link_src.size() * 5;
       const std::size_t need = analysis + n * (5 * sizeof(std::uint32_t) + 3 * sizeof(std::int32_t) + 2 * sizeof(std::int32_t) +
                                                static_cast<std::size_t>(depth) * sizeof(std::int32_t)) +
-                               stepped_links * 9 + folded_links * sizeof(line) + (buf_slots + ring_slots) * sizeof(std::int32_t) +
-                               relays * 6;
+                               stepped_links * 9 + folded_links * (sizeof(line) + 2 * sizeof(std::uint64_t)) +
+                               (buf_slots + ring_slots) * sizeof(std::int32_t) + relays * 6;
       if (need > opts.memory_limit_bytes) {
         const bool flag = opts.memory_limit_name.find("--max-memory") != std::string::npos;
         throw fit_error(fmt::format("simulating {} grid elements ({} stepped, {} relays in {} delay lines) needs about {}, but "
@@ -160,6 +171,7 @@ struct dn_simulator::impl {
     src_line.reserve(stepped_links);
     src_cross.reserve(stepped_links);
     lines.reserve(folded_links);
+    line_relay_begin.reserve(folded_links + 1);
     line_buf.reserve(buf_slots);
     relay_arrive.reserve(relays);
     relay_layer.reserve(relays);
@@ -169,6 +181,7 @@ struct dn_simulator::impl {
     ring_at.reserve(n);
     std::vector<std::uint32_t> chain;
     std::size_t ring_next = 0;
+    std::vector<std::uint32_t> group_of_span;
     for (std::size_t i = 0; i < all; ++i) {
       if (relay[i]) continue;
       const auto& e = p.elements[i];
@@ -190,11 +203,16 @@ struct dn_simulator::impl {
           span += p.elements[j].delay + lat_of(l);
           j = link_src[l];
         }
-        line ln;
-        ln.buf_begin = line_buf.size();
-        ln.length = static_cast<std::uint32_t>(span + 1);
-        ln.relay_begin = relay_arrive.size();
-        ln.relays = static_cast<std::uint32_t>(chain.size());
+        // Its group, by span (span >= 1: every relay delays at least a cycle); its column, in reader order.
+        const auto sp = static_cast<std::size_t>(span);
+        if (sp >= group_of_span.size()) group_of_span.resize(sp + 1, none);
+        if (group_of_span[sp] == none) {
+          group_of_span[sp] = static_cast<std::uint32_t>(groups.size());
+          groups.push_back({0, static_cast<std::uint32_t>(span), 0});
+        }
+        auto& g = groups[group_of_span[sp]];
+        lines.push_back({g.lines++, group_of_span[sp]});
+        line_relay_begin.push_back(relay_arrive.size());
         std::int64_t arrive = 0;  // cycles from the source's output to the relay's read, less one
         for (auto c = chain.rbegin(); c != chain.rend(); ++c) {
           const auto l = link_begin[*c];
@@ -204,10 +222,8 @@ struct dn_simulator::impl {
           relay_cross.push_back(link_cross[l]);
           arrive += p.elements[*c].delay + lat;
         }
-        line_buf.resize(line_buf.size() + ln.length, 0);
         src.push_back(stepped_index[j]);
-        src_line.push_back(static_cast<std::uint32_t>(lines.size()));
-        lines.push_back(ln);
+        src_line.push_back(static_cast<std::uint32_t>(lines.size() - 1));
       }
       src_begin.push_back(static_cast<std::uint32_t>(src.size()));
       is_neuron.push_back(e.kind == hw::element_kind::neuron);
@@ -225,6 +241,16 @@ struct dn_simulator::impl {
     charge.assign(n, 0);
     inj.assign(n, 0);
     rings.assign(ring_slots, 0);
+    line_relay_begin.push_back(relay_arrive.size());
+    line_nonzero.assign(lines.size(), 0);
+    std::uint64_t slots = 0;
+    for (auto& g : groups) {
+      g.base = slots;
+      slots += std::uint64_t{g.span} * g.lines;
+    }
+    for (auto& ln : lines) ln.at += groups[ln.group].base;
+    line_buf.assign(slots, 0);
+    group_row.assign(groups.size(), 0);
     out.assign(static_cast<std::size_t>(depth) * n, 0);
     if (threads > 1) team = std::make_unique<worker_team>(threads);
     counts.assign(static_cast<std::size_t>(threads), std::vector<event_counts>(std::max<std::size_t>(1, std::min<std::size_t>(p.layers.size(), 256))));
@@ -238,6 +264,7 @@ struct dn_simulator::impl {
     const std::int32_t* far = out.data() + static_cast<std::size_t>(((t - 1 - (depth - 2)) % depth + depth) % depth) * n;
     std::int32_t* cur = out.data() + slot * n;
     const auto tm = static_cast<std::uint32_t>(t % ring_period);
+    const std::uint64_t* row = group_row.data();
     for (std::size_t i = b; i < e; ++i) {
       std::int64_t in = inj[i];
       inj[i] = 0;
@@ -247,14 +274,13 @@ struct dn_simulator::impl {
         if (src_line[k] == none) {
           v = (src_cross[k] ? far : last)[src[k]];
         } else {
-          // This reader alone owns the line: push the source's last output, read the one length - 1 cycles older.
-          auto& ln = lines[src_line[k]];
-          std::int32_t* buf = line_buf.data() + ln.buf_begin;
+          // This reader alone owns the line: read what it pushed span cycles ago, push the source's last output.
+          const auto l = src_line[k];
+          std::int32_t& held = line_buf[lines[l].at + row[lines[l].group]];
           const std::int32_t pushed = last[src[k]];
-          ln.nonzero += pushed != 0;
-          buf[ln.at == 0 ? ln.length - 1 : ln.at - 1] = pushed;
-          v = buf[ln.at];
-          ln.at = ln.at + 1 == ln.length ? 0 : ln.at + 1;
+          line_nonzero[l] += pushed != 0;
+          v = held;
+          held = pushed;
         }
         if (v != 0) {
           in += v;
@@ -292,24 +318,27 @@ struct dn_simulator::impl {
   // What the folded relays have read after t cycles: each reads a non-zero value as one hop and one synapse
   // activation (and a tile crossing if its link crosses), like a stepped synapse.
   void add_relay_counts(std::vector<event_counts>& s) const {
-    for (const auto& ln : lines) {
-      const std::int32_t* buf = line_buf.data() + ln.buf_begin;
-      std::int64_t pending = 0;  // non-zero values pushed in cycles s >= t - arrive, seen so far
-      std::int64_t s_next = t - 2;  // the next pushed cycle to look at, walking back
-      for (std::uint32_t r = 0; r < ln.relays; ++r) {
-        const auto arrive = relay_arrive[ln.relay_begin + r];
-        for (; s_next >= t - arrive && s_next >= -1; --s_next)
-          pending += buf[static_cast<std::uint64_t>(s_next + ln.length) % ln.length] != 0;
-        const std::int64_t read = ln.nonzero - pending;
-        auto& c = s[relay_layer[ln.relay_begin + r] < s.size() ? relay_layer[ln.relay_begin + r] : 0];
+    for (std::size_t l = 0; l < lines.size(); ++l) {
+      const auto& g = groups[lines[l].group];
+      // What was pushed in cycle c (the source's output of c - 1), if it is still held.
+      auto held = [&](std::int64_t c) { return line_buf[lines[l].at + static_cast<std::uint64_t>(c % g.span) * g.lines]; };
+      std::int64_t pending = 0;  // non-zero values emitted in cycles >= t - arrive (pushed one later), seen so far
+      std::int64_t c_next = t - 1;  // the next push cycle to look at, walking back
+      for (auto r = line_relay_begin[l]; r < line_relay_begin[l + 1]; ++r) {
+        const auto arrive = relay_arrive[r];
+        for (; c_next >= t - arrive + 1 && c_next >= 0; --c_next) pending += held(c_next) != 0;
+        const std::int64_t read = line_nonzero[l] - pending;
+        auto& c = s[relay_layer[r] < s.size() ? relay_layer[r] : 0];
         c.hops += read;
         c.synaptic_events += read;
-        if (relay_cross[ln.relay_begin + r]) c.chip_crossings += read;
+        if (relay_cross[r]) c.chip_crossings += read;
       }
     }
   }
 
   void step() {
+    for (std::size_t g = 0; g < groups.size(); ++g)
+      group_row[g] = static_cast<std::uint64_t>(t % groups[g].span) * groups[g].lines;
     if (threads == 1 || n < 2048) {
       run_range(0, n, 0);
     } else {

@@ -160,15 +160,9 @@ std::string dn_program_text(const hw::dn_program& p, const std::string& path) {
 
 int run_simulate_danna(const hw::dn_program& p, const simulate_options& opts, std::ostream& out) {
   const int threads = opts.threads == 0 ? runtime::hardware_threads() : opts.threads;
-  runtime::dn_sim_options sim_opts{.fold_relays = !opts.step_relays};
   // The tighter of --max-memory and the machine's available memory applies, as on TrueNorth.
-  const std::size_t machine = runtime::available_memory_bytes(), allowed = opts.max_memory_mib * std::size_t{1024} * 1024;
-  if (allowed > 0 && (machine == 0 || allowed <= machine)) {
-    sim_opts.memory_limit_bytes = allowed;
-    sim_opts.memory_limit_name = "is allowed by --max-memory";
-  } else {
-    sim_opts.memory_limit_bytes = machine;
-  }
+  const runtime::dn_sim_options sim_opts{.fold_relays = !opts.step_relays,
+                                         .memory = runtime::resolve_memory_limit(opts.max_memory_mib * std::size_t{1024} * 1024)};
   if (p.mode == hw::dn_mode::spikes) {
     if (opts.spikes_in.empty()) {
       throw usage_error(fmt::format("{} was compiled from a TENNLab network: it needs input spikes", opts.program),

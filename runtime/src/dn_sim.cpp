@@ -144,18 +144,17 @@ struct dn_simulator::impl {
     }
     // Everything from here on, sized before it is allocated (buf_slots errs high: it counts relays in rings
     // that no stepped element reads, which are never folded into a line).
-    if (opts.memory_limit_bytes > 0) {
+    if (opts.memory.bytes > 0) {
       const std::size_t analysis = all * (sizeof(std::uint64_t) + 3 + sizeof(std::uint32_t)) + link_src.size() * 5;
       const std::size_t need = analysis + n * (5 * sizeof(std::uint32_t) + 3 * sizeof(std::int32_t) + 2 * sizeof(std::int32_t) +
                                                static_cast<std::size_t>(depth) * sizeof(std::int32_t)) +
                                stepped_links * 9 + folded_links * (sizeof(line) + 2 * sizeof(std::uint64_t)) +
                                (buf_slots + ring_slots) * sizeof(std::int32_t) + relays * 6;
-      if (need > opts.memory_limit_bytes) {
-        const bool flag = opts.memory_limit_name.find("--max-memory") != std::string::npos;
+      if (need > opts.memory.bytes) {
         throw fit_error(fmt::format("simulating {} grid elements ({} stepped, {} relays in {} delay lines) needs about {}, but "
                                     "only {} {}", all, n, relays, folded_links, human_bytes(need),
-                                    human_bytes(opts.memory_limit_bytes), opts.memory_limit_name),
-                        std::string(flag ? "raise --max-memory" : "free memory or use a machine with more") +
+                                    human_bytes(opts.memory.bytes), opts.memory.name),
+                        std::string(opts.memory.way_out) +
                             (opts.fold_relays ? "; a smaller layout (fewer elements) needs less"
                                               : "; without --step-relays, relay chains run as delay lines and need less"));
       }

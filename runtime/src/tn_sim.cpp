@@ -853,14 +853,16 @@ void check_memory(const hw::tn_program& p, int threads, std::size_t available, c
                   hint);
 }
 
-// The tighter of --max-memory and the machine's available memory applies.
-void check_memory(const hw::tn_program& p, const sim_options& opts) {
+memory_limit resolve_memory_limit(std::size_t requested_bytes) {
   const std::size_t machine = available_memory_bytes();
-  if (opts.memory_limit_bytes > 0 && (machine == 0 || opts.memory_limit_bytes <= machine)) {
-    check_memory(p, opts.threads, opts.memory_limit_bytes, "is allowed by --max-memory");
-  } else {
-    check_memory(p, opts.threads, machine);
-  }
+  if (requested_bytes > 0 && (machine == 0 || requested_bytes <= machine))
+    return {requested_bytes, "is allowed by --max-memory", "raise --max-memory"};
+  return {.bytes = machine};
+}
+
+void check_memory(const hw::tn_program& p, const sim_options& opts) {
+  const auto limit = resolve_memory_limit(opts.memory_limit_bytes);
+  check_memory(p, opts.threads, limit.bytes, limit.name);
 }
 
 std::size_t available_memory_bytes() {

@@ -46,9 +46,8 @@ struct dataset;
 struct dn_sim_options {
   bool fold_relays = true;  // false: step every element, relays too (slow; checks the folding)
   // The simulator sizes its state before allocating it and refuses (fit_error with both numbers) when it
-  // would need more than this; 0: no limit. `memory_limit_name` says where the limit comes from.
-  std::size_t memory_limit_bytes = 0;
-  std::string memory_limit_name = "of memory is available";
+  // would need more than memory.bytes (0: no limit; resolve_memory_limit gives the CLI's).
+  memory_limit memory{};
 };
 
 class dn_simulator {

@@ -145,6 +145,16 @@ void check_memory(const hw::tn_program& program, int threads, std::size_t availa
 void check_memory(const hw::tn_program& program, const sim_options& opts);
 // MemAvailable of this machine (0 if unknown).
 std::size_t available_memory_bytes();
+// The limit a simulation runs under: the tighter of `requested_bytes`
+// (--max-memory; 0: none) and the machine's available memory (0: unknown, no
+// check), with the words an error uses for it ("... but only X <name>") and
+// the way out it suggests.
+struct memory_limit {
+  std::size_t bytes = 0;
+  const char* name = "of memory is available";
+  const char* way_out = "free memory or use a machine with more";
+};
+memory_limit resolve_memory_limit(std::size_t requested_bytes);
 // "1.5 GiB", "12.0 MiB", "3.0 KiB".
 std::string human_bytes(std::size_t bytes);
 

@@ -9,7 +9,8 @@
 //      threshold, reset, and write the spikes into the worker's buffer;
 //   3. exchange: every buffered spike sets its destination axon in slot
 //      t + delay of the destination core's scheduler (through the
-//      spike_exchange seam), output spikes are counted for their frame.
+//      spike_exchange seam, tn_exchange.hpp), and the output spikes are
+//      handed over through the same seam and counted for their frame.
 // Acyclic programs may instead run in epochs of many ticks (see advance()).
 // Setting scheduler bits commutes and every axon has exactly one source, so
 // the result does not depend on which worker ran which core: identical for any
@@ -23,30 +24,11 @@
 #include <vector>
 
 #include <nmc/hw/tn_program.hpp>
+#include <nmc/runtime/tn_exchange.hpp>
 
 namespace nmc::runtime {
 
 struct dataset;
-
-// A spike on its way to an axon: core, axon, and the scheduler slot it lands in.
-struct spike {
-  std::uint32_t core;
-  std::uint16_t axon;
-  std::uint16_t slot;
-};
-
-// The seam between the tick loop and spike delivery. The local exchange writes
-// into this process's schedulers; a multi-process one would forward spikes for
-// cores owned elsewhere. Called once per tick (per level of an epoch) with
-// every worker's buffers: buffers[worker * P + k] holds the spikes for cores c
-// with (c / 16) % P == k (P: the partitions the simulator chose,
-// min(threads, 64)), so each partition can be delivered by one thread
-// without atomics.
-class spike_exchange {
-public:
-  virtual ~spike_exchange() = default;
-  virtual void exchange(std::span<const std::span<const spike>> buffers) = 0;
-};
 
 // Event counts for the energy model, per layer of the program.
 struct event_counts {
@@ -58,6 +40,7 @@ struct event_counts {
   std::int64_t offchip_spikes = 0;   // output spikes leaving the chip
 
   event_counts& operator+=(const event_counts& o);
+  event_counts& operator-=(const event_counts& o);
   bool operator==(const event_counts&) const = default;
 };
 
@@ -67,6 +50,12 @@ struct sim_options {
   bool record_spikes = false;  // keep every firing (core, neuron) of the last tick: fired()
   bool plain_kernels = false;  // use only the scalar reference kernels (tests compare the two)
   std::size_t memory_limit_bytes = 0;  // refuse beyond this (0: the machine's available memory)
+  // Distributed runs (nmc/runtime/distributed.hpp): the cores this process
+  // updates (nullptr: all of them) and the exchange that carries spikes to
+  // the cores' owners (nullptr: the local exchange). Borrowed: both must
+  // outlive the simulator.
+  const tn_partition* partition = nullptr;
+  spike_exchange* exchange = nullptr;
 };
 
 struct fired_neuron {
@@ -89,7 +78,7 @@ public:
   void inject_now(std::span<const hw::tn_input_target> targets);
   // Advances one tick. Every output spike fired in this tick is reported as
   // on_output(port, arrival tick) (arrival = tick + the neuron's delay).
-  void step(const std::function<void(std::uint32_t port, std::int64_t tick)>& on_output = {});
+  void step(const output_fn& on_output = {});
 
   // Epochs: an acyclic program (no recording) can run up to epoch_ticks()
   // ticks per call, with the same result as that many step()s but far fewer
@@ -98,7 +87,7 @@ public:
   // and with record_spikes. Output spikes are reported in no particular order.
   int epoch_ticks() const;
   void inject_ahead(std::span<const hw::tn_input_target> targets, int ticks_ahead);
-  void advance(int ticks, const std::function<void(std::uint32_t port, std::int64_t tick)>& on_output = {});
+  void advance(int ticks, const output_fn& on_output = {});
 
   std::int64_t tick() const;
   // With record_spikes: the neurons that fired in the last step, sorted.

@@ -1,0 +1,50 @@
+#pragma once
+// The core engine of the TrueNorth simulator: lowering a program's core into
+// the simulator's layout (layout.hpp), and the neuron equations of one core
+// for one tick (docs/HARDWARE.md, "TrueNorth neuron"). The tick loop
+// (tn_sim.cpp) calls update_core for each core it owns and knows no neuron
+// equation itself.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <nmc/hw/tn_program.hpp>
+#include <nmc/runtime/tn_sim.hpp>
+
+#include "layout.hpp"
+
+namespace nmc::runtime::tn {
+
+// Fixed for a simulation: the potential range, the delivery partitions and
+// the kernels chosen.
+struct engine_config {
+  std::int64_t vmin = 0, vmax = 0;
+  int parts = 1;
+  bool avx512 = false;
+  bool record = false;  // keep every firing in worker_io::fired
+};
+
+// What one worker writes while it updates cores: its spike buffers (one per
+// delivery partition), its output spikes, its event counts per layer, its
+// firings (with engine_config::record) and 256 sums of scratch.
+struct worker_io {
+  spike_buffer* spikes = nullptr;
+  std::vector<output_spike>* outputs = nullptr;
+  event_counts* counts = nullptr;
+  std::vector<fired_neuron>* fired = nullptr;
+  std::int32_t* input = nullptr;
+};
+
+// Lowers core `ci` of `p` into `c`: its crossbar is copied to `crossbar`
+// (axons x neurons / 64 words), its parameters into the fast path's arrays
+// where the core qualifies (never with `plain`).
+void lower_core(const hw::tn_program& p, std::size_t ci, bool plain, int parts, std::uint64_t* crossbar,
+                core_data& c);
+
+// One tick of core `ci`: reads (and clears) its scheduler slot, integrates,
+// updates every neuron and emits its spikes into `io`.
+void update_core(core_data& c, std::uint32_t ci, std::uint64_t* slot, std::int64_t now, const engine_config& e,
+                 worker_io& io);
+
+}  // namespace nmc::runtime::tn

@@ -27,7 +27,7 @@ if [ "${#targets[@]}" -eq 0 ]; then
   done
 fi
 command -v clang++-14 >/dev/null || { echo "fuzz.sh: clang++-14 is needed (apt-get install clang-14)" >&2; exit 1; }
-CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNMC_FUZZ=ON -DNMC_BUILD_TESTS=OFF \
+CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNMC_FUZZ=ON -DNMC_BUILD_TESTS=OFF -DNMC_MPI=OFF \
   -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined" >/dev/null
 cmake --build build-fuzz -j "${NMC_JOBS:-2}" --target $(printf 'fuzz_%s ' "${targets[@]}")
 mkdir -p build-fuzz/crashes

@@ -10,11 +10,30 @@
 #include <nmc/runtime/dataset.hpp>
 #include <nmc/runtime/tn_sim.hpp>
 
+#include "truenorth/epochs.hpp"
+#include "truenorth/layout.hpp"
+
 namespace nmc::runtime {
+
+std::int64_t warmup_ticks(const hw::tn_program& p) {
+  const auto levels = tn::core_levels(p);
+  if (levels.empty() && !p.cores.empty()) throw internal_error("warmup_ticks: the program's core graph has a cycle");
+  // depth[c]: the longest path of delays that ends at core c's axons.
+  std::vector<std::int64_t> depth(p.cores.size(), 0);
+  std::int64_t deepest = 0;
+  for (const auto& level : levels)
+    for (auto ci : level) {
+      deepest = std::max(deepest, depth[ci]);
+      for (const auto& n : p.cores[ci].neurons)
+        if (n.dest == hw::dest_kind::core) depth[n.dest_core] = std::max(depth[n.dest_core], depth[ci] + n.delay_ticks);
+    }
+  return deepest + tn::hardware_slots;  // and the longest delay a neuron can have, to an output or a core
+}
 
 frame_results run_frames(const hw::tn_program& p, const dataset& data, const sim_options& opts,
                          const std::function<bool(std::size_t)>& on_progress,
-                         const std::function<void(std::int64_t, const std::vector<fired_neuron>&)>& on_spikes) {
+                         const std::function<void(std::int64_t, const std::vector<fired_neuron>&)>& on_spikes,
+                         const frame_slice* slice) {
   const auto levels = p.thermometer.size();
   if (static_cast<std::size_t>(data.channels) != p.image_channels || static_cast<std::uint32_t>(data.height) != p.image_height ||
       static_cast<std::uint32_t>(data.width) != p.image_width) {
@@ -45,9 +64,11 @@ frame_results run_frames(const hw::tn_program& p, const dataset& data, const sim
     std::map<int, std::vector<std::vector<hw::tn_input_target>>> by_offset;
     for (std::uint32_t bit = 0; bit < bits; ++bit)
       for (auto k = p.input_offsets[bit]; k < p.input_offsets[bit + 1]; ++k) {
-        auto& g = by_offset[p.input_targets[k].tick_offset];
+        const auto& target = p.input_targets[k];
+        if (opts.partition && !opts.partition->owns(target.core)) continue;  // another process injects it
+        auto& g = by_offset[target.tick_offset];
         g.resize(bits);
-        g[bit].push_back(p.input_targets[k]);
+        g[bit].push_back(target);
       }
     for (auto& [offset, per_bit] : by_offset) {
       offset_group g{offset, {0}, {}};
@@ -81,21 +102,40 @@ frame_results run_frames(const hw::tn_program& p, const dataset& data, const sim
   r.counts.assign(r.frames * classes, 0);
   const std::int64_t frames = static_cast<std::int64_t>(r.frames);
   const std::int64_t total_ticks = frames * tpf + p.output_tick_offset;
+  // The frames whose class spikes are counted, the ticks whose events are
+  // counted [count_begin, count_end), and the ticks run [first, last): all of
+  // them without a slice.
+  std::int64_t frame_lo = 0, frame_hi = frames;
+  std::int64_t count_begin = 0, count_end = total_ticks, first = 0, last = total_ticks;
+  if (slice) {
+    if (slice->begin > slice->end || slice->end > r.frames)
+      throw internal_error(fmt::format("frame slice [{}, {}) of {} frames", slice->begin, slice->end, r.frames));
+    frame_lo = static_cast<std::int64_t>(slice->begin);
+    frame_hi = static_cast<std::int64_t>(slice->end);
+    count_begin = frame_lo * tpf;
+    count_end = slice->drain ? total_ticks : frame_hi * tpf;
+    first = std::max<std::int64_t>(0, count_begin - warmup_ticks(p));
+    last = std::min(total_ticks, std::max(count_end, frame_hi * tpf + static_cast<std::int64_t>(p.output_tick_offset)));
+    if (count_begin >= count_end && frame_lo >= frame_hi) first = last = count_begin;  // nothing to count
+  }
   std::size_t completed = 0;
   bool stopped = false;
   auto on_output = [&](std::uint32_t port, std::int64_t tick) {
-    const std::int64_t rel = tick - p.output_tick_offset;
+    const std::int64_t rel = first + tick - p.output_tick_offset;  // the simulator counts from `first`
     if (rel < 0) return;
     const std::int64_t f = rel / tpf;
     const auto cls = p.output_class[port];
-    if (f < frames && cls >= 0) ++r.counts[static_cast<std::size_t>(f) * classes + static_cast<std::size_t>(cls)];
+    if (f >= frame_lo && f < frame_hi && cls >= 0) ++r.counts[static_cast<std::size_t>(f) * classes + static_cast<std::size_t>(cls)];
   };
+  std::vector<event_counts> at_begin(p.layers.size()), at_end;
   // Ticks go in epochs (tn_simulator::epoch_ticks): the inputs of every tick
-  // of the epoch are scheduled, then the epoch runs.
+  // of the epoch are scheduled, then the epoch runs. Epochs end where the
+  // counted ticks begin and end.
   const int epoch = sim.epoch_ticks();
-  std::int64_t next_progress = 64;
-  for (std::int64_t t = 0; t < total_ticks;) {
-    const int ticks = static_cast<int>(std::min<std::int64_t>(epoch, total_ticks - t));
+  std::int64_t next_progress = first + 64;
+  for (std::int64_t t = first; t < last;) {
+    const std::int64_t stop = t < count_begin ? count_begin : t < count_end ? count_end : last;
+    const int ticks = static_cast<int>(std::min<std::int64_t>(epoch, stop - t));
     for (int k = 0; k < ticks; ++k)
       for (const auto& g : groups) {
         const std::int64_t rel = t + k - g.offset;
@@ -106,11 +146,13 @@ frame_results run_frames(const hw::tn_program& p, const dataset& data, const sim
       }
     sim.advance(ticks, on_output);
     t += ticks;
+    if (t == count_begin) at_begin = sim.counts_per_layer();
+    if (t == count_end) at_end = sim.counts_per_layer();
     if (opts.record_spikes && on_spikes) on_spikes(t - 1, sim.fired());
     // Frame f is complete once tick (f + 1) * tpf - 1 + offset has run.
     const std::int64_t done = (t - static_cast<std::int64_t>(p.output_tick_offset)) / tpf;
-    completed = static_cast<std::size_t>(std::clamp<std::int64_t>(done, 0, frames));
-    if (on_progress && (t >= next_progress || t == total_ticks)) {
+    completed = static_cast<std::size_t>(std::clamp<std::int64_t>(done, frame_lo, frame_hi) - frame_lo);
+    if (on_progress && (t >= next_progress || t == last)) {
       next_progress = t + 64;
       if (!on_progress(completed)) {
         stopped = true;
@@ -125,8 +167,12 @@ frame_results run_frames(const hw::tn_program& p, const dataset& data, const sim
     r.partial = true;
   }
   r.predict_from_counts();
-  r.per_layer = sim.counts_per_layer();
-  r.totals = sim.totals();
+  r.per_layer = at_end.empty() ? sim.counts_per_layer() : at_end;
+  r.totals = {};
+  for (std::size_t l = 0; l < r.per_layer.size(); ++l) {
+    r.per_layer[l] -= at_begin[l];
+    r.totals += r.per_layer[l];
+  }
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }

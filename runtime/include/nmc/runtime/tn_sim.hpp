@@ -147,14 +147,35 @@ memory_limit resolve_memory_limit(std::size_t requested_bytes);
 // "1.5 GiB", "12.0 MiB", "3.0 KiB".
 std::string human_bytes(std::size_t bytes);
 
+// A share of a run for frames-mode distribution (distributed.hpp): the class
+// counts of frames [begin, end) and the events of the ticks
+// [begin x tpf, end x tpf), plus, with `drain`, those of the ticks after the
+// last frame. The run starts early enough (the deepest spike path, in ticks)
+// that every one of those is what the whole run would give, so the shares of
+// a tiling add up to it exactly. Stateless acyclic programs only
+// (frame_sharding_obstacle).
+struct frame_slice {
+  std::size_t begin = 0, end = 0;
+  bool drain = false;
+};
+
 // Encodes each frame (the program's thermometer code) into input spikes and
 // runs until every frame's class spikes have been counted. `on_progress(done)`
 // is called every 64 ticks; it may return false to stop early (the results then
 // hold the frames completed so far and `partial` is set).
 // With opts.record_spikes, `on_spikes(tick, fired)` sees every tick's firings.
+// With opts.partition, only the inputs of this process's cores are injected.
+// With `slice`, only that share is counted (results.counts still has a row
+// for every frame, zero outside the slice; ticks: those run).
 frame_results run_frames(const hw::tn_program& program, const dataset& data, const sim_options& opts,
                          const std::function<bool(std::size_t)>& on_progress = {},
-                         const std::function<void(std::int64_t, const std::vector<fired_neuron>&)>& on_spikes = {});
+                         const std::function<void(std::int64_t, const std::vector<fired_neuron>&)>& on_spikes = {},
+                         const frame_slice* slice = nullptr);
+
+// Ticks a run must start before a tick for every spike from that tick on to
+// be exact in a stateless acyclic program: the deepest path of delays from a
+// core with no core inputs, plus the longest delay to an output.
+std::int64_t warmup_ticks(const hw::tn_program& program);
 
 // Energy and speed from the counted events and the target's constants.
 struct energy_report {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nmc/compiler/danna.hpp>
@@ -91,9 +92,19 @@ struct simulate_options {
   bool check_reference = true;
   bool step_relays = false;  // grid programs: no delay lines (runtime::dn_sim_options)
   std::size_t max_memory_mib = 0;  // 0: the machine's available memory
+  std::string mpi_mode = "auto";   // under mpirun: auto, cores or frames (runtime::distribution_mode)
 };
+}  // namespace nmc::cli
 
-int run_simulate(const simulate_options& opts, std::ostream& out);
+namespace nmc::runtime {
+class communicator;
+struct distributed_results;
+}  // namespace nmc::runtime
+
+namespace nmc::cli {
+// With `world` (nmc started by mpirun), every rank calls it and the
+// simulation is distributed over the ranks; rank 0 writes the outputs.
+int run_simulate(const simulate_options& opts, std::ostream& out, runtime::communicator* world = nullptr);
 // compile (with `copts`, output optional) then simulate.
 int run_run(const compile_options& copts, const simulate_options& sopts, std::ostream& out);
 
@@ -143,11 +154,32 @@ struct run_outputs {
   void commit();
 };
 
+// The comparison of simulated class counts with the reference pass of the
+// program's embedded model: how many frames agree in every count, and how
+// many the reference classifies correctly.
+struct reference_tally {
+  std::size_t frames = 0, same = 0, reference_correct = 0;
+};
+// Frames [begin, end) of `data` through the reference pass, against the
+// same rows of r.counts (throws model_error if the embedded model does not
+// match the program's hash).
+reference_tally compare_with_reference(const frame_summary& fs, const runtime::dataset& data,
+                                       const runtime::frame_results& r, int threads, std::size_t begin,
+                                       std::size_t end);
+
+// What a distributed run adds to the report.
+struct report_extras {
+  std::optional<reference_tally> reference;  // computed already (over the ranks)
+  const runtime::distributed_results* distributed = nullptr;
+  int ranks = 1;
+};
+
 // The report of a frame simulation (reference agreement, energy, JSON/text);
 // shared by both targets; writes the report into `outputs` and commits them.
 // Returns the exit code (130 when interrupted).
 int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::frame_results& r,
                   const std::function<runtime::energy_report(const runtime::frame_results&)>& energy_of,
-                  const simulate_options& opts, int threads, run_outputs& outputs, std::ostream& out);
+                  const simulate_options& opts, int threads, run_outputs& outputs, std::ostream& out,
+                  const report_extras& extras = {});
 
 }  // namespace nmc::cli

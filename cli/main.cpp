@@ -5,16 +5,25 @@
 #include <csignal>
 #include <exception>
 #include <iostream>
+#include <memory>
+#include <ostream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <nmc/error.hpp>
 #include <nmc/files.hpp>
+#include <nmc/runtime/mpi.hpp>
 
 #include "commands.hpp"
 
 namespace {
+
+// Where the text output of ranks other than 0 goes.
+std::ostream& null_stream() {
+  static std::ostream none(nullptr);
+  return none;
+}
 
 // Ctrl-C, kill or a closed terminal end nmc without unwinding: remove the
 // temporary files of outputs not yet written, then die of the signal as
@@ -129,9 +138,17 @@ int main(int argc, char** argv) {
     cmd->add_flag("--json", o.json, "print the JSON report instead of text");
     cmd->add_flag("!--no-reference", o.check_reference, "skip the comparison with the model's reference pass");
   };
+  auto add_mpi_options = [](CLI::App* cmd, cli::simulate_options& o) {
+    cmd->add_option("--mpi-mode", o.mpi_mode,
+                    "under mpirun: cores (split the cores, exchange spikes every tick), frames (each rank a slice "
+                    "of the frames; stateless acyclic programs, every Eedn program) or auto (frames where possible)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "cores", "frames"}));
+  };
   auto* simulate_cmd = app.add_subcommand("simulate", "Simulate a compiled program tick by tick: accuracy, agreement, energy");
   simulate_cmd->add_option("PROGRAM", simulate.program, "program file from nmc compile")->required();
   add_sim_options(simulate_cmd, simulate);
+  add_mpi_options(simulate_cmd, simulate);
 
   cli::compile_options run_compile_opts;
   cli::simulate_options run_sim;
@@ -165,11 +182,22 @@ int main(int argc, char** argv) {
     return static_cast<int>(exit_code::usage);
   }
 
+  // Under mpirun, every rank runs this; only rank 0 speaks.
+  std::unique_ptr<runtime::communicator> world;
+  bool quiet = false;
   try {
+    if (*simulate_cmd || *run_cmd) {
+      world = runtime::mpi_world(argc, argv);
+      quiet = world && world->rank() != 0;
+      if (*run_cmd && world && world->size() > 1) {
+        throw usage_error(fmt::format("nmc run does not distribute over {} MPI ranks", world->size()),
+                          "compile first (nmc compile MODEL -o P.nmc), then mpirun ... nmc simulate P.nmc");
+      }
+    }
     if (*inspect_cmd) return cli::run_inspect(inspect, std::cout);
     if (*eval_cmd) return cli::run_eval(eval, std::cout);
     if (*compile_cmd) return cli::run_compile(compile, std::cout);
-    if (*simulate_cmd) return cli::run_simulate(simulate, std::cout);
+    if (*simulate_cmd) return cli::run_simulate(simulate, quiet ? null_stream() : std::cout, world.get());
     if (*export_cmd) return cli::run_export(export_opts, std::cout);
     if (*run_cmd) {
       run_sim.program = run_compile_opts.model;
@@ -177,6 +205,7 @@ int main(int argc, char** argv) {
     }
     throw internal_error("no subcommand handled");
   } catch (const error& e) {
+    if (quiet) return static_cast<int>(e.code());
     fmt::print(stderr, "nmc: {}: {}\n", e.kind(), e.what());
     if (!e.hint().empty()) fmt::print(stderr, "  hint: {}\n", e.hint());
     return static_cast<int>(e.code());

@@ -18,6 +18,7 @@
 #include <nmc/hw/tn_program.hpp>
 #include <nmc/model/network.hpp>
 #include <nmc/runtime/dataset.hpp>
+#include <nmc/runtime/distributed.hpp>
 #include <nmc/runtime/parallel.hpp>
 #include <nmc/runtime/tn_sim.hpp>
 
@@ -127,9 +128,37 @@ void run_outputs::commit() {
     if (f) f->commit();
 }
 
+reference_tally compare_with_reference(const frame_summary& fs, const runtime::dataset& data,
+                                       const runtime::frame_results& r, int threads, std::size_t begin,
+                                       std::size_t end) {
+  const auto net = convert::parse_yaml_model(fs.model_text, fs.program_name + " (embedded model)");
+  if (model::content_hash(net) != fs.model_hash) {
+    throw model_error(fmt::format("{}: the embedded model does not match the program's model hash", fs.program_name),
+                      "recompile the model with 'nmc compile'");
+  }
+  const bool whole = begin == 0 && end == data.frames;
+  const runtime::dataset slice = whole ? runtime::dataset{} : runtime::slice_frames(data, begin, end);
+  const runtime::dataset& frames = whole ? data : slice;
+  evaluation ev;
+  {
+    progress_bar bar("reference", frames.frames);
+    ev = evaluate_reference(net, frames, threads, [&](std::size_t d) { bar.update(d); });
+  }
+  const auto classes = static_cast<std::size_t>(r.classes);
+  reference_tally t;
+  t.frames = end - begin;
+  t.reference_correct = ev.correct;
+  for (std::size_t f = 0; f < t.frames; ++f)
+    t.same += std::equal(r.counts.begin() + static_cast<std::ptrdiff_t>((begin + f) * classes),
+                         r.counts.begin() + static_cast<std::ptrdiff_t>((begin + f + 1) * classes),
+                         ev.counts.begin() + static_cast<std::ptrdiff_t>(f * classes));
+  return t;
+}
+
 int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::frame_results& r,
                   const std::function<runtime::energy_report(const runtime::frame_results&)>& energy_of,
-                  const simulate_options& opts, int threads, run_outputs& outputs, std::ostream& out) {
+                  const simulate_options& opts, int threads, run_outputs& outputs, std::ostream& out,
+                  const report_extras& extras) {
   if (r.partial) {  // the report covers the completed frames only
     data.frames = r.frames;
     data.labels.resize(r.frames);
@@ -137,25 +166,13 @@ int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::fram
   }
   // The reference pass of the embedded model, on the same frames.
   std::optional<double> agreement, reference_accuracy;
-  if (opts.check_reference && !fs.model_text.empty()) {
-    const auto net = convert::parse_yaml_model(fs.model_text, fs.program_name + " (embedded model)");
-    if (model::content_hash(net) != fs.model_hash) {
-      throw model_error(fmt::format("{}: the embedded model does not match the program's model hash", fs.program_name),
-                        "recompile the model with 'nmc compile'");
-    }
-    evaluation ev;
-    {
-      progress_bar bar("reference", data.frames);
-      ev = evaluate_reference(net, data, threads, [&](std::size_t d) { bar.update(d); });
-    }
-    const auto classes = static_cast<std::size_t>(r.classes);
-    std::size_t same = 0;
-    for (std::size_t f = 0; f < r.frames; ++f)
-      same += std::equal(r.counts.begin() + static_cast<std::ptrdiff_t>(f * classes),
-                         r.counts.begin() + static_cast<std::ptrdiff_t>((f + 1) * classes),
-                         ev.counts.begin() + static_cast<std::ptrdiff_t>(f * classes));
-    agreement = r.frames ? static_cast<double>(same) / static_cast<double>(r.frames) : 1.0;
-    reference_accuracy = ev.accuracy();
+  std::optional<reference_tally> tally = extras.reference;
+  if (!tally && opts.check_reference && !fs.model_text.empty())
+    tally = compare_with_reference(fs, data, r, threads, 0, r.frames);
+  if (tally) {
+    agreement = tally->frames ? static_cast<double>(tally->same) / static_cast<double>(tally->frames) : 1.0;
+    reference_accuracy =
+        tally->frames ? static_cast<double>(tally->reference_correct) / static_cast<double>(tally->frames) : 0.0;
   }
 
   std::size_t correct = 0;
@@ -194,6 +211,17 @@ int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::fram
   j["wall_s"] = r.wall_s;
   j["sim_frames_per_s"] = sim_fps;
   j["threads"] = threads;
+  if (const auto* d = extras.distributed) {
+    j["ranks"] = extras.ranks;
+    j["mpi_mode"] = runtime::to_string(d->mode);
+    auto& per_rank = j["per_rank"] = nlohmann::ordered_json::array();
+    for (const auto& f : d->ranks) {
+      per_rank.push_back({{"rank", f.rank}, {"cores", f.cores}, {"frame_begin", f.frame_begin},
+                          {"frame_end", f.frame_end}, {"ticks", f.ticks}, {"compute_s", f.compute_s},
+                          {"exchange_s", f.exchange_s}, {"wait_s", f.wait_s}, {"spikes_sent", f.spikes_sent},
+                          {"spikes_received", f.spikes_received}});
+    }
+  }
   if (r.stepped_elements > 0) j["stepped_elements"] = r.stepped_elements;  // grid: the rest ran as delay lines
   auto& layers = j["layers"] = nlohmann::ordered_json::array();
   for (const auto& l : e.layers) {
@@ -225,8 +253,19 @@ int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::fram
                r.frames ? e.static_uj / r.frames : 0.0, r.frames ? e.dynamic_uj / r.frames : 0.0, e.power_mw);
     fmt::print(out, "events      {} synaptic events, {} spikes, {} hops, {} chip crossings\n", r.totals.synaptic_events,
                r.totals.spikes, r.totals.hops, r.totals.chip_crossings);
-    fmt::print(out, "simulator   {:.{}f} frames/s on {} thread{} ({:.2f} s)\n", sim_fps, sim_fps < 10 ? 2 : 0, threads,
-               threads == 1 ? "" : "s", r.wall_s);
+    fmt::print(out, "simulator   {:.{}f} frames/s on {} thread{}{} ({:.2f} s)\n", sim_fps, sim_fps < 10 ? 2 : 0,
+               threads, threads == 1 ? "" : "s",
+               extras.distributed ? fmt::format(" x {} rank{}", extras.ranks, extras.ranks == 1 ? "" : "s") : "",
+               r.wall_s);
+    if (const auto* d = extras.distributed) {
+      fmt::print(out, "ranks       {} ({} mode; compute / exchange / wait s, spikes sent / received)\n",
+                 extras.ranks, runtime::to_string(d->mode));
+      for (const auto& f : d->ranks) {
+        fmt::print(out, "  rank {:<3} {:>7} cores  frames {:>6}..{:<6} {:8.2f} {:8.2f} {:8.2f}  {} / {}\n", f.rank,
+                   f.cores, f.frame_begin, f.frame_end, f.compute_s, f.exchange_s, f.wait_s, f.spikes_sent,
+                   f.spikes_received);
+      }
+    }
     fmt::print(out, "\n{:<22} {:>14} {:>12} {:>12} {:>14}\n", "layer", "synaptic ev.", "spikes", "hops", "uJ/frame");
     for (const auto& l : e.layers) {
       fmt::print(out, "{:<22} {:>14} {:>12} {:>12} {:>14.4f}\n", l.name, l.counts.synaptic_events, l.counts.spikes,
@@ -244,7 +283,100 @@ int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::fram
 
 // Checks come in the order of their cost, so a mistake is reported before a
 // long step: outputs writable, program readable, memory, dataset and --frames.
-int run_simulate(const simulate_options& opts, std::ostream& out) {
+namespace {
+
+runtime::distribution_mode choose_mode(const simulate_options& opts, const hw::tn_program& program,
+                                       const std::string& program_name) {
+  const auto obstacle = runtime::frame_sharding_obstacle(program);
+  if (opts.mpi_mode == "cores") return runtime::distribution_mode::cores;
+  if (opts.mpi_mode == "frames") {
+    if (!obstacle.empty())
+      throw usage_error(fmt::format("--mpi-mode frames cannot split {}: {}", program_name, obstacle),
+                        "use --mpi-mode cores (or auto), which splits the cores instead");
+    return runtime::distribution_mode::frames;
+  }
+  // auto: frames need no exchange during the run, so they scale furthest.
+  return obstacle.empty() ? runtime::distribution_mode::frames : runtime::distribution_mode::cores;
+}
+
+// nmc simulate under mpirun: every rank reads the program and the frames,
+// simulates its share (runtime::run_distributed) and checks its share of the
+// frames against the reference pass; rank 0 writes the report. Each step
+// that can fail on some ranks only ends in runtime::agree, so a failure on
+// any rank stops every rank with the same message, printed once by rank 0.
+int simulate_distributed(const simulate_options& opts, std::ostream& out, runtime::communicator& world) {
+  const bool root = world.rank() == 0;
+  std::unique_ptr<run_outputs> outputs;
+  hw::tn_program program;
+  runtime::dataset data;
+  runtime::distribution_mode mode{};
+  const runtime::sim_options so = sim_options_of(opts);
+  runtime::agree(world, [&] {
+    if (!opts.spikes_path.empty()) {
+      throw usage_error(fmt::format("--spikes records every firing in one process, not over {} MPI ranks", world.size()),
+                        "run nmc simulate without mpirun to record spikes");
+    }
+    if (is_dn_program_file(opts.program)) {
+      throw usage_error(fmt::format("{} is a grid program: grid programs simulate in one process, not over {} MPI ranks",
+                                    opts.program, world.size()),
+                        "run nmc simulate without mpirun for grid programs");
+    }
+    if (root) outputs = std::make_unique<run_outputs>(opts);
+    program = hw::read_program(opts.program);
+    runtime::check_memory(program, so);
+    data = load_frames(opts);
+    mode = choose_mode(opts, program, opts.program);
+  });
+  runtime::distributed_results d;
+  {
+    progress_bar bar("simulate", root ? data.frames : 0);
+    const auto [begin, end] = runtime::frame_share(data.frames, world.size(), world.rank());
+    const std::size_t share = mode == runtime::distribution_mode::frames ? end - begin : data.frames;
+    d = runtime::run_distributed(program, data, so, world, mode, [&](std::size_t done) {
+      // Rank 0's share stands for the whole: the ranks advance together.
+      if (root && share) bar.update(done * data.frames / share);
+    });
+  }
+  frame_summary fs;
+  fs.program_name = opts.program;
+  fs.model_name = program.model_name;
+  fs.model_text = program.model_text;
+  fs.model_hash = program.model_hash;
+  fs.hardware = fmt::format("{} cores, {} chip{}", program.cores.size(), program.chips, program.chips == 1 ? "" : "s");
+  fs.ticks_per_frame = so.ticks_per_frame > 0 ? so.ticks_per_frame : static_cast<int>(program.ticks_per_frame);
+  fs.latency_ticks = program.latency_ticks;
+  report_extras extras;
+  extras.distributed = &d;
+  extras.ranks = world.size();
+  if (opts.check_reference && !fs.model_text.empty()) {
+    reference_tally mine;
+    runtime::agree(world, [&] {
+      const auto [begin, end] = runtime::frame_share(data.frames, world.size(), world.rank());
+      mine = compare_with_reference(fs, data, d.results, so.threads, begin, end);
+    });
+    std::int64_t sums[3] = {static_cast<std::int64_t>(mine.frames), static_cast<std::int64_t>(mine.same),
+                            static_cast<std::int64_t>(mine.reference_correct)};
+    world.sum(sums);
+    extras.reference = reference_tally{static_cast<std::size_t>(sums[0]), static_cast<std::size_t>(sums[1]),
+                                       static_cast<std::size_t>(sums[2])};
+  }
+  int code = 0;
+  runtime::agree(world, [&] {
+    if (!root) return;
+    code = report_frames(
+        fs, data, d.results,
+        [&](const runtime::frame_results& res) {
+          return runtime::energy(program, res.per_layer, res.ticks, res.frames, opts.tick_ms);
+        },
+        opts, so.threads, *outputs, out, extras);
+  });
+  return code;
+}
+
+}  // namespace
+
+int run_simulate(const simulate_options& opts, std::ostream& out, runtime::communicator* world) {
+  if (world) return simulate_distributed(opts, out, *world);
   if (is_dn_program_file(opts.program)) return run_simulate_danna(hw::read_dn_program(opts.program), opts, out);
   run_outputs outputs(opts);
   const auto program = hw::read_program(opts.program);

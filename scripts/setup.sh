@@ -27,6 +27,7 @@ packages=(
   libboost-graph-dev libeigen3-dev libtbb-dev libyaml-cpp-dev libfmt-dev
   doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libbenchmark-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
+  libopenmpi-dev openmpi-bin
   clang-14 libclang-rt-14-dev
   dataset-fashion-mnist
 )

@@ -152,4 +152,19 @@ void limit_frames(dataset& d, std::size_t frames) {
   d.labels.resize(frames);
 }
 
+dataset slice_frames(const dataset& d, std::size_t begin, std::size_t end) {
+  if (begin > end || end > d.frames)
+    throw internal_error(fmt::format("slice [{}, {}) of {} frames of {}", begin, end, d.frames, d.name));
+  dataset s;
+  s.name = d.name;
+  s.channels = d.channels, s.height = d.height, s.width = d.width;
+  s.frames = end - begin;
+  const auto ppf = static_cast<std::ptrdiff_t>(d.pixels_per_frame());
+  s.pixels.assign(d.pixels.begin() + static_cast<std::ptrdiff_t>(begin) * ppf,
+                  d.pixels.begin() + static_cast<std::ptrdiff_t>(end) * ppf);
+  s.labels.assign(d.labels.begin() + static_cast<std::ptrdiff_t>(begin),
+                  d.labels.begin() + static_cast<std::ptrdiff_t>(end));
+  return s;
+}
+
 }  // namespace nmc::runtime

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <thread>
 
+#include <sched.h>
+
 #include <fmt/format.h>
 
 #if NMC_PARALLEL_STD
@@ -23,7 +25,11 @@
 
 namespace nmc::runtime {
 
+// The CPUs this process may run on (taskset, cgroups, an MPI launcher's
+// binding), not all the machine has: more workers than that only queue up.
 int hardware_threads() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 

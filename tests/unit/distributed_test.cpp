@@ -16,6 +16,7 @@
 
 #include "common/builders.hpp"
 #include "common/compile.hpp"
+#include "common/run_nmc.hpp"
 
 using namespace nmc;
 
@@ -298,4 +299,18 @@ TEST_CASE("distributed: frame_share tiles the frames in contiguous slices") {
       }
       CHECK(next == frames);
     }
+}
+
+TEST_CASE("distributed: --mpi-mode takes auto, cores or frames; nmc run and a build without MPI refuse ranks") {
+  const auto bad = test::run_nmc("simulate x.nmc --mpi-mode spread");
+  CHECK(bad.code == 2);
+  CHECK(bad.out.find("--mpi-mode") != std::string::npos);
+#if !defined(NMC_HAVE_MPI)
+  // What mpirun would tell each process: a build without MPI must not run the
+  // whole simulation on every rank.
+  const auto launched = test::run_nmc("simulate x.nmc", "OMPI_COMM_WORLD_SIZE=3 ");
+  CHECK(launched.code == 2);
+  CHECK(launched.out.find("3 MPI ranks, but this build has no MPI") != std::string::npos);
+  CHECK(launched.out.find("hint: ") != std::string::npos);
+#endif
 }

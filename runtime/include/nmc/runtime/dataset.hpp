@@ -45,4 +45,7 @@ dataset load_dataset(std::string_view spec);
 // if the split has fewer.
 void limit_frames(dataset& d, std::size_t frames);
 
+// Frames [begin, end) of `d`, as a dataset of their own (same name).
+dataset slice_frames(const dataset& d, std::size_t begin, std::size_t end);
+
 }  // namespace nmc::runtime

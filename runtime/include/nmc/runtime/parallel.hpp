@@ -16,7 +16,8 @@
 
 namespace nmc::runtime {
 
-// Number of hardware threads (>= 1).
+// Number of hardware threads this process may use (>= 1): the CPUs of its
+// affinity mask (taskset, cgroups, an MPI launcher binding ranks to cores).
 int hardware_threads();
 
 // The parallel backend this build uses: "tbb" or "std".

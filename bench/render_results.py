@@ -213,7 +213,53 @@ def grid(work, data):
     return out + [""] + command_block(work, "grid", "grid_program")
 
 
-SECTIONS = [synthetic, brian2, pytorch, pipeline, kernels, reference, grid]
+def mpi(work, data):
+    model = jsonl(os.path.join(work, "mpi_model.jsonl"))
+    board = jsonl(os.path.join(work, "mpi_board.jsonl"))
+    data["mpi_model"], data["mpi_board"] = model, board
+    if not model and not board:
+        return []
+    out = ["## Distributed: MPI ranks beside threads (same cores)", "",
+           "`mpirun -n R nmc simulate` (OpenMPI, `--bind-to none`, one TBB thread per rank) against one process",
+           "on 1 and 2 threads. *frames*: each rank simulates a slice of the frames; *cores*: each rank a share",
+           "of the cores, spikes crossing ranks exchanged every tick (`runtime/include/nmc/runtime/distributed.hpp`).",
+           "Simulated frames/s is the simulation alone; the command's wall time includes loading, the",
+           "reference check (spread over the ranks too) and, for ranks, MPI start-up. The counts must agree:",
+           "every row's synaptic events and spikes are the first row's (checked here, the table is not written",
+           "otherwise).", ""]
+    if model:
+        base = next((r for r in model if r["label"] == "2 threads"), model[0])
+        for r in model:
+            if (r["synaptic_events"], r["spikes"], r["reference_agreement"]) != \
+                    (model[0]["synaptic_events"], model[0]["spikes"], 1.0):
+                raise SystemExit(f"render_results.py: mpi: {r['label']} counts differ from {model[0]['label']}")
+        out += [f"`fmnist_1chip` ({model[0]['frames']} frames, agreement 1.0 in every row):", "",
+                "| run | simulated frames/s | vs 2 threads | command wall s | vs 2 threads |", "|---|---|---|---|---|"]
+        for r in model:
+            out.append(f"| {r['label']} | {r['sim_frames_per_s']:.0f} | {r['sim_frames_per_s'] / base['sim_frames_per_s']:.2f}x | "
+                       f"{r['command_s']:.1f} | {base['command_s'] / r['command_s']:.2f}x |")
+        out.append("")
+    if board:
+        base = next((r for r in board if r["threads"] == 2 and not r["mpi"]), board[0])
+        for r in board:
+            if (r["spikes"], r["synaptic_events"]) != (board[0]["spikes"], board[0]["synaptic_events"]):
+                raise SystemExit("render_results.py: mpi: the synthetic board's counts differ between runs")
+        b0 = board[0]
+        out += [f"Synthetic board (`hw::balanced_board`, {b0['chips']} chips as {b0['board']}, {b0['cores']:,} cores, "
+                f"activity {b0['activity_pct']:.1f} %, {b0['ticks']} timed ticks; {b0['spikes']:,} spikes in every row):", "",
+                "| run | ticks/s | chip-ticks/s | vs 2 threads | peak memory per process MiB | per rank: compute / exchange / wait s |",
+                "|---|---|---|---|---|---|"]
+        for r in board:
+            label = f"{r['ranks']} rank{'s' if r['ranks'] > 1 else ''} x {r['threads']} thread" if r["mpi"] else \
+                f"1 process, {r['threads']} thread{'s' if r['threads'] > 1 else ''}"
+            ranks = "; ".join(f"{x['compute_s']:.2f} / {x['exchange_s']:.2f} / {x['wait_s']:.2f}" for x in r["per_rank"]) or "-"
+            out.append(f"| {label} | {r['ticks_per_s']:.2f} | {r['chip_ticks_per_s']:.1f} | "
+                       f"{r['ticks_per_s'] / base['ticks_per_s']:.2f}x | {r['peak_rss_mib_max']:.0f} | {ranks} |")
+        out.append("")
+    return out + command_block(work, "mpi")
+
+
+SECTIONS = [synthetic, brian2, pytorch, pipeline, kernels, reference, grid, mpi]
 
 
 def main():

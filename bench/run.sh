@@ -116,12 +116,43 @@ section_grid() {
     --cycles "$cycles"
 }
 
+# Distributed simulation: MPI ranks beside TBB threads on the same cores, for
+# the one-chip model (nmc simulate, reference check included, both modes) and
+# a 16-chip synthetic board (nmc_bench_distributed, cores mode). Spike and
+# event totals must be equal across every row of a table (render checks).
+section_mpi() {
+  if ! command -v mpirun >/dev/null || ! grep -q '^NMC_MPI:BOOL=ON' build/CMakeCache.txt; then
+    skip mpi "nmc is built without MPI or mpirun is missing (scripts/setup.sh installs OpenMPI)"
+    return
+  fi
+  local mpi=(mpirun --oversubscribe --bind-to none)
+  [ "$(id -u)" -eq 0 ] && mpi+=(--allow-run-as-root)
+  local frames=10000 chips=16 ticks=30
+  [ "$quick" -eq 1 ] && frames=200 chips=2 ticks=5
+  record mpi /dev/null ./build/cli/nmc compile models/fmnist_1chip.onnx -o "$work/chip.nmc"
+  local p="$work/chip.nmc" t=bench/timed_json.py
+  : > "$work/mpi_model.jsonl"
+  record mpi "$work/mpi_model.1" "$python" "$t" "1 thread" -- ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --json
+  record mpi "$work/mpi_model.2" "$python" "$t" "2 threads" -- ./build/cli/nmc simulate "$p" --frames "$frames" --threads 2 --json
+  record mpi "$work/mpi_model.3" "$python" "$t" "1 rank (frames)" -- "${mpi[@]}" -n 1 ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --mpi-mode frames --json
+  record mpi "$work/mpi_model.4" "$python" "$t" "2 ranks (frames)" -- "${mpi[@]}" -n 2 ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --mpi-mode frames --json
+  record mpi "$work/mpi_model.5" "$python" "$t" "2 ranks (cores)" -- "${mpi[@]}" -n 2 ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --mpi-mode cores --json
+  cat "$work"/mpi_model.[0-9] > "$work/mpi_model.jsonl"
+  local b=./build/bench/nmc_bench_distributed
+  record mpi "$work/mpi_board.1" "$b" --chips "$chips" --ticks "$ticks" --threads 1
+  record mpi "$work/mpi_board.2" "$b" --chips "$chips" --ticks "$ticks" --threads 2
+  record mpi "$work/mpi_board.3" "${mpi[@]}" -n 1 "$b" --chips "$chips" --ticks "$ticks" --threads 1
+  record mpi "$work/mpi_board.4" "${mpi[@]}" -n 2 "$b" --chips "$chips" --ticks "$ticks" --threads 1
+  cat "$work"/mpi_board.[0-9] > "$work/mpi_board.jsonl"
+}
+
 section_kernels
 section_pipeline
 section_synthetic
 section_brian2
 section_pytorch
 section_grid
+section_mpi
 
 elapsed=$(( $(date +%s) - started ))
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)

@@ -149,4 +149,82 @@ tn_program balanced_chip(const truenorth_target& target, const std::string& targ
   return p;
 }
 
+tn_program balanced_board(const truenorth_target& target, const std::string& target_text, int chips_x, int chips_y,
+                          double density, int threshold, int max_delay, int radius, std::uint64_t seed) {
+  if (chips_x < 1 || chips_y < 1 || chips_x * chips_y > 1024) {
+    throw usage_error(fmt::format("balanced_board: {} x {} chips (1 to 1024 chips)", chips_x, chips_y));
+  }
+  if (threshold < 1 || max_delay < 1 || max_delay > 15 || radius < 0 || !(density >= 0.0 && density <= 1.0)) {
+    throw usage_error(fmt::format("balanced_board: threshold {} (>= 1), max delay {} (1..15), radius {} (>= 0), "
+                                  "density {} (0..1)",
+                                  threshold, max_delay, radius, density));
+  }
+  const int per_chip = target.cores_per_chip();
+  // One full chip with balanced_chip's parameters, its cores then placed and
+  // rewired on the board.
+  tn_program p = empty_program(target, target_text, 1, "balanced");
+  const tn_core blank = p.cores[0];
+  const int chips = chips_x * chips_y, w = chips_x * target.cores_x, h = chips_y * target.cores_y;
+  p.chips = static_cast<std::uint32_t>(chips);
+  p.chips_x = static_cast<std::uint32_t>(chips_x);
+  p.chips_y = static_cast<std::uint32_t>(chips_y);
+  p.cores.assign(static_cast<std::size_t>(chips) * static_cast<std::size_t>(per_chip), blank);
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> type(0, 3), off(-radius, radius), delay(1, max_delay), v0(0, threshold - 1);
+  const int n = target.neurons, a = target.axons;
+  std::vector<int> sigma(static_cast<std::size_t>(a));
+  for (int i = 0; i < a; ++i) sigma[static_cast<std::size_t>(i)] = i;
+  std::shuffle(sigma.begin(), sigma.end(), rng);
+  std::vector<std::pair<int, int>> offset(static_cast<std::size_t>(n));
+  for (auto& o : offset) o = {off(rng), off(rng)};
+  // Crossbar bits: four 16-bit draws per 64-bit number (splitmix64).
+  const auto cut = static_cast<std::uint64_t>(density * 65536.0 + 0.5);
+  std::uint64_t state = seed ^ 0x9e3779b97f4a7c15ull;
+  auto next = [&] {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  auto index = [&](int gx, int gy) {
+    const int chip = gy / target.cores_y * chips_x + gx / target.cores_x;
+    return static_cast<std::size_t>(chip) * static_cast<std::size_t>(per_chip) +
+           static_cast<std::size_t>(gy % target.cores_y * target.cores_x + gx % target.cores_x);
+  };
+  for (int gy = 0; gy < h; ++gy)
+    for (int gx = 0; gx < w; ++gx) {
+      const std::size_t ci = index(gx, gy);
+      auto& c = p.cores[ci];
+      c.chip = static_cast<std::uint32_t>(gy / target.cores_y * chips_x + gx / target.cores_x);
+      c.x = static_cast<std::uint32_t>(gx % target.cores_x);
+      c.y = static_cast<std::uint32_t>(gy % target.cores_y);
+      c.seed = static_cast<std::uint32_t>(0x9e3779b9u * static_cast<std::uint32_t>(ci + 1));
+      for (auto& t : c.axon_type) t = static_cast<std::uint8_t>(type(rng));
+      for (auto& word : c.crossbar) {
+        word = 0;
+        for (int q = 0; q < 16; ++q) {
+          const std::uint64_t r = next();
+          for (int k = 0; k < 4; ++k)
+            if (((r >> (16 * k)) & 0xffff) < cut) word |= std::uint64_t{1} << (q * 4 + k);
+        }
+      }
+      for (int j = 0; j < n; ++j) {
+        auto& nr = c.neurons[static_cast<std::size_t>(j)];
+        nr.weight = {1, 2, -1, -2};
+        nr.threshold = threshold;
+        nr.leak = 1;
+        nr.neg_threshold = 0;
+        nr.kappa = 1;
+        nr.initial_potential = v0(rng);
+        if (j >= a) continue;
+        const auto [dx, dy] = offset[static_cast<std::size_t>(j)];
+        nr.dest = dest_kind::core;
+        nr.dest_core = static_cast<std::uint32_t>(index(((gx + dx) % w + w) % w, ((gy + dy) % h + h) % h));
+        nr.dest_axon = static_cast<std::uint16_t>(sigma[static_cast<std::size_t>(j)]);
+        nr.delay_ticks = static_cast<std::uint8_t>(delay(rng));
+      }
+    }
+  return p;
+}
+
 }  // namespace nmc::hw

@@ -37,4 +37,14 @@ tn_program random_chip(const truenorth_target& target, const std::string& target
 tn_program balanced_chip(const truenorth_target& target, const std::string& target_text, int cores, double density,
                          int threshold, int max_delay, int radius, std::uint64_t seed);
 
+// balanced_chip's network on a board of chips_x x chips_y chips, every chip
+// full: neuron j of the core at board position (x, y) sends to axon sigma(j)
+// of the core at ((x + dx_j) mod W, (y + dy_j) mod H), W x H the board's
+// cores, so the spikes of cores near a chip's edge cross to the next chip.
+// The crossbar draws are faster than balanced_chip's (so a 64-chip board
+// builds in seconds) and differ from them: the same seed gives another
+// network than balanced_chip's even on one chip.
+tn_program balanced_board(const truenorth_target& target, const std::string& target_text, int chips_x, int chips_y,
+                          double density, int threshold, int max_delay, int radius, std::uint64_t seed);
+
 }  // namespace nmc::hw

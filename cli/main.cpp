@@ -3,6 +3,7 @@
 // 2 usage, 3 internal error).
 
 #include <csignal>
+#include <cstdint>
 #include <exception>
 #include <iostream>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <nmc/files.hpp>
 #include <nmc/runtime/mpi.hpp>
 
+#include "bounds.hpp"
 #include "commands.hpp"
 
 namespace {
@@ -72,9 +74,10 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("MODEL", eval.model, "model file (.onnx or .yaml)")->required();
   eval_cmd->add_option("--dataset", eval.dataset, "fashion-mnist:test or fashion-mnist:train")
       ->capture_default_str();
-  eval_cmd->add_option("--frames", eval.frames, "number of frames (default: all)");
-  eval_cmd->add_option("--threads", eval.threads, "worker threads (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
+  eval_cmd->add_option("--frames", eval.frames, "number of frames (default, or 0: all)")
+      ->check(cli::whole_in(0, cli::max_frames));
+  eval_cmd->add_option("--threads", eval.threads, "worker threads (default, or 0: the CPUs this process may use)")
+      ->check(cli::whole_in(0, cli::max_threads));
   eval_cmd->add_flag("--json", eval.json, "print JSON instead of text");
   eval_cmd->add_flag("--quantize", eval.quantize, "round non-trinary ONNX weights to -1/0/+1");
   eval_cmd->add_option("--counts", eval.counts_path,
@@ -87,28 +90,29 @@ int main(int argc, char** argv) {
   compile_cmd->add_option("--target", compile.target, "target: truenorth or danna")->capture_default_str();
   compile_cmd->add_option("--target-file", compile.target_file,
                           "target description (default: the shipped hw_models/targets/truenorth.yaml)");
-  compile_cmd->add_option("--chips", compile.chips, "number of chips")->capture_default_str()->check(CLI::PositiveNumber);
+  compile_cmd->add_option("--chips", compile.chips, "number of chips")->capture_default_str()->check(cli::whole_in(1, cli::max_chips));
   compile_cmd->add_option("--grid", compile.grid, "danna: one tile of WxH elements (e.g. 200x200)");
   compile_cmd->add_option("--tiles", compile.tiles, "danna: TXxTY tiles of the target's tile size (e.g. 4x4)");
   compile_cmd->add_option("--max-fan-in", compile.max_fan_in,
                           "danna: inputs a neuron or partial-sum element hears before its sum is split (0: never split)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(cli::whole_in(0, 1'000'000));
   compile_cmd->add_option("--crossbar-fan-in", compile.crossbar_fan_in,
                           "danna: dense layers whose neurons hear at least this many inputs become crossbar blocks (0: never)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(cli::whole_in(0, 1'000'000));
   compile_cmd->add_option("--layout", compile.layout,
                           "danna: route (place, then PathFinder routing) or stripes (Eedn networks: crossbars fed by "
                           "buses, no search; any size)")
       ->capture_default_str()->check(CLI::IsMember({"route", "stripes"}));
   compile_cmd->add_option("--route-seconds", compile.route_seconds,
                           "danna: stop routing after this many seconds and report where it got (0: no limit)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  compile_cmd->add_option("--seed", compile.seed, "placement seed")->capture_default_str();
+      ->capture_default_str()->check(cli::real_in(0, 1e7));
+  compile_cmd->add_option("--seed", compile.seed, "placement seed")->capture_default_str()
+      ->check(cli::whole_in(0, UINT64_MAX));
   compile_cmd->add_option("--place-effort", compile.place_effort, "annealing effort (1 = default)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(cli::real_in(1e-3, 1000));
   compile_cmd->add_option("--max-copies", compile.max_copies,
                           "copies of one neuron before splitter cores are used (default: neurons per core)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(cli::whole_in(0, 1'000'000));
   compile_cmd->add_option("--dump-after", compile.dump_after,
                           "print the compiler state after this pass (validate, partition, timing, place, route, emit)");
   compile_cmd->add_flag("--time-passes", compile.time_passes, "print the time of each pass");
@@ -118,20 +122,22 @@ int main(int argc, char** argv) {
   cli::simulate_options simulate;
   auto add_sim_options = [](CLI::App* cmd, cli::simulate_options& o) {
     cmd->add_option("--dataset", o.dataset, "fashion-mnist:test or fashion-mnist:train")->capture_default_str();
-    cmd->add_option("--frames", o.frames, "number of frames (default: all)");
-    cmd->add_option("--threads", o.threads, "worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--frames", o.frames, "number of frames (default, or 0: all)")->check(cli::whole_in(0, cli::max_frames));
+    cmd->add_option("--threads", o.threads, "worker threads (default, or 0: the CPUs this process may use)")
+        ->check(cli::whole_in(0, cli::max_threads));
     cmd->add_option("--report", o.report_path, "write the JSON report to this file");
     cmd->add_option("--spikes", o.spikes_path, "write every spike (tick, core, neuron, layer) as CSV");
     cmd->add_option("--spikes-in", o.spikes_in, "grid programs from TENNLab networks: input spikes ('tick input [value]' lines)");
-    cmd->add_option("--steps", o.steps, "grid programs from TENNLab networks: network time steps to run")->check(CLI::NonNegativeNumber);
-    cmd->add_option("--ticks-per-frame", o.ticks_per_frame, "ticks per frame for stateful programs (default: the program's)")
-        ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--tick-ms", o.tick_ms, "tick period in ms for the speed and energy model (default: the target's)")
-        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--steps", o.steps, "grid programs from TENNLab networks: network time steps to run")
+        ->check(cli::whole_in(0, cli::max_frames));
+    cmd->add_option("--ticks-per-frame", o.ticks_per_frame, "ticks per frame for stateful programs (default, or 0: the program's)")
+        ->check(cli::whole_in(0, cli::max_ticks_per_frame));
+    cmd->add_option("--tick-ms", o.tick_ms, "tick period in ms for the speed and energy model (default, or 0: the target's)")
+        ->check(cli::real_in(0, 1e6));
     cmd->add_option("--max-memory", o.max_memory_mib,
                     "refuse to simulate if the simulator would need more than this many MiB "
                     "(default: the machine's available memory)")
-        ->check(CLI::PositiveNumber);
+        ->check(cli::whole_in(1, std::uint64_t{1} << 40));
     cmd->add_flag("--step-relays", o.step_relays,
                   "grid programs: step every relay element instead of running relay chains as delay lines "
                   "(the same results, much slower; a check)");
@@ -155,11 +161,13 @@ int main(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand("run", "Compile a model and simulate it in one go");
   run_cmd->add_option("MODEL", run_compile_opts.model, "model file (.onnx or .yaml)")->required();
   run_cmd->add_option("-o,--output", run_compile_opts.output, "also write the program to this file");
-  run_cmd->add_option("--chips", run_compile_opts.chips, "number of chips")->capture_default_str()->check(CLI::PositiveNumber);
-  run_cmd->add_option("--seed", run_compile_opts.seed, "placement seed")->capture_default_str();
+  run_cmd->add_option("--chips", run_compile_opts.chips, "number of chips")->capture_default_str()
+      ->check(cli::whole_in(1, cli::max_chips));
+  run_cmd->add_option("--seed", run_compile_opts.seed, "placement seed")->capture_default_str()
+      ->check(cli::whole_in(0, UINT64_MAX));
   run_cmd->add_option("--target-file", run_compile_opts.target_file, "target description");
   run_cmd->add_option("--max-copies", run_compile_opts.max_copies, "copies before splitter cores are used")
-      ->check(CLI::NonNegativeNumber);
+      ->check(cli::whole_in(0, 1'000'000));
   run_cmd->add_flag("--quantize", run_compile_opts.quantize, "round non-trinary ONNX weights to -1/0/+1");
   add_sim_options(run_cmd, run_sim);
 

@@ -17,6 +17,7 @@
 #include "common/builders.hpp"
 #include "common/compile.hpp"
 #include "common/run_nmc.hpp"
+#include "common/sample_data.hpp"
 
 using namespace nmc;
 
@@ -43,20 +44,6 @@ auto on_ranks(int ranks, Fn fn) {
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
   return out;
-}
-
-runtime::dataset random_frames(const model::network& net, std::size_t frames, std::uint32_t seed) {
-  const auto& img = net[net.input()].as<model::input_op>().image;
-  runtime::dataset d;
-  d.name = "random";
-  d.channels = img.channels, d.height = img.height, d.width = img.width;
-  d.frames = frames;
-  d.pixels.resize(d.frames * d.pixels_per_frame());
-  std::mt19937 rng(seed);
-  for (auto& px : d.pixels) px = static_cast<std::uint8_t>(rng() & 0xff);
-  d.labels.assign(d.frames, 0);
-  for (std::size_t f = 0; f < frames; ++f) d.labels[f] = static_cast<std::uint8_t>(rng() % 2);
-  return d;
 }
 
 void check_same(const runtime::frame_results& a, const runtime::frame_results& b) {
@@ -112,7 +99,7 @@ TEST_CASE("distributed: an exchange that serialises every spike gives the same r
   const auto text = test::default_target_text();
   const auto target = hw::parse_truenorth(text, "truenorth.yaml");
   const auto state = compiler::compile_truenorth(net, target, text, "", {});
-  const auto d = random_frames(net, 40, 9);
+  const auto d = test::random_frames(net, 40, 9);
   for (int threads : {1, 2}) {
     CAPTURE(threads);
     runtime::sim_options o;
@@ -140,7 +127,7 @@ TEST_CASE("distributed: both modes give the single run's counts for 1, 2 and 3 r
     const auto state = compiler::compile_truenorth(net, target, text, "", po);
     const auto& p = state.program;
     CHECK(runtime::frame_sharding_obstacle(p).empty());
-    const auto d = random_frames(net, 37, 3);  // not a multiple of the ranks
+    const auto d = test::random_frames(net, 37, 3);  // not a multiple of the ranks
     runtime::sim_options one;
     const auto single = runtime::run_frames(p, d, one);
     CHECK(single.totals.spikes > 0);
@@ -179,7 +166,7 @@ TEST_CASE("distributed: frames mode with more ranks than frames, and a slice of 
   const auto text = test::default_target_text();
   const auto target = hw::parse_truenorth(text, "truenorth.yaml");
   const auto state = compiler::compile_truenorth(net, target, text, "", {});
-  const auto d = random_frames(net, 2, 4);
+  const auto d = test::random_frames(net, 2, 4);
   const auto single = runtime::run_frames(state.program, d, {});
   const auto all = on_ranks(3, [&](int, runtime::communicator& comm) {
     return runtime::run_distributed(state.program, d, {}, comm, runtime::distribution_mode::frames);

@@ -228,7 +228,7 @@ def mpi(work, data):
            "every row's synaptic events and spikes are the first row's (checked here, the table is not written",
            "otherwise).", ""]
     if model:
-        base = next((r for r in model if r["label"] == "2 threads"), model[0])
+        base = next((r for r in model if r["label"] == "threads=2"), model[0])
         for r in model:
             if (r["synaptic_events"], r["spikes"], r["reference_agreement"]) != \
                     (model[0]["synaptic_events"], model[0]["spikes"], 1.0):

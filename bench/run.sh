@@ -132,11 +132,11 @@ section_mpi() {
   record mpi /dev/null ./build/cli/nmc compile models/fmnist_1chip.onnx -o "$work/chip.nmc"
   local p="$work/chip.nmc" t=bench/timed_json.py
   : > "$work/mpi_model.jsonl"
-  record mpi "$work/mpi_model.1" "$python" "$t" "1 thread" -- ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --json
-  record mpi "$work/mpi_model.2" "$python" "$t" "2 threads" -- ./build/cli/nmc simulate "$p" --frames "$frames" --threads 2 --json
-  record mpi "$work/mpi_model.3" "$python" "$t" "1 rank (frames)" -- "${mpi[@]}" -n 1 ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --mpi-mode frames --json
-  record mpi "$work/mpi_model.4" "$python" "$t" "2 ranks (frames)" -- "${mpi[@]}" -n 2 ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --mpi-mode frames --json
-  record mpi "$work/mpi_model.5" "$python" "$t" "2 ranks (cores)" -- "${mpi[@]}" -n 2 ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --mpi-mode cores --json
+  record mpi "$work/mpi_model.1" "$python" "$t" threads=1 -- ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --json
+  record mpi "$work/mpi_model.2" "$python" "$t" threads=2 -- ./build/cli/nmc simulate "$p" --frames "$frames" --threads 2 --json
+  record mpi "$work/mpi_model.3" "$python" "$t" ranks=1,frames -- "${mpi[@]}" -n 1 ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --mpi-mode frames --json
+  record mpi "$work/mpi_model.4" "$python" "$t" ranks=2,frames -- "${mpi[@]}" -n 2 ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --mpi-mode frames --json
+  record mpi "$work/mpi_model.5" "$python" "$t" ranks=2,cores -- "${mpi[@]}" -n 2 ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --mpi-mode cores --json
   cat "$work"/mpi_model.[0-9] > "$work/mpi_model.jsonl"
   local b=./build/bench/nmc_bench_distributed
   record mpi "$work/mpi_board.1" "$b" --chips "$chips" --ticks "$ticks" --threads 1

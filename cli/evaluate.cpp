@@ -18,7 +18,7 @@ evaluation evaluate_reference(const model::network& net, const runtime::dataset&
     const auto& img = net[net.input()].as<model::input_op>().image;
     throw data_error(
         fmt::format("{} frames are {}x{}x{}, but the input layer '{}' of {} expects {}x{}x{}",
-                    data.name, data.channels, data.height, data.width, net[net.input()].name,
+                    data.where(), data.channels, data.height, data.width, net[net.input()].name,
                     net.source.empty() ? net.name : net.source, img.channels, img.height,
                     img.width),
         "use a model trained for this dataset");
@@ -30,7 +30,7 @@ evaluation evaluate_reference(const model::network& net, const runtime::dataset&
   for (std::size_t i = 0; i < data.frames; ++i) {
     if (data.labels[i] >= ev.classes) {
       throw data_error(fmt::format("{}: frame {} has label {}, but the model has {} classes",
-                                   data.name, i, data.labels[i], ev.classes),
+                                   data.where(), i, data.labels[i], ev.classes),
                        "use a model whose output layer covers every label of the dataset");
     }
   }

@@ -67,6 +67,17 @@ public:
       throw model_error(fmt::format("{}: the ONNX model has no graph nodes", source_),
                         "export the model again; the file may be truncated");
     }
+    // Operator semantics change between opsets: refuse one newer than the
+    // newest this importer was written against, rather than guess.
+    constexpr std::int64_t known_min = 7, known_max = 21;
+    for (const auto& o : m.opset_import()) {
+      if ((o.domain().empty() || o.domain() == "ai.onnx") && (o.version() < known_min || o.version() > known_max)) {
+        throw model_error(fmt::format("{}: ONNX opset {} is outside the opsets nmc knows ({} to {})", source_, o.version(),
+                                      known_min, known_max),
+                          fmt::format("export with torch.onnx.export(..., opset_version={}) or lower (17 is well tested)",
+                                      known_max));
+      }
+    }
     for (const auto& p : m.metadata_props()) meta_[p.key()] = p.value();
     const auto& g = m.graph();
     for (const auto& t : g.initializer()) consts_[t.name()] = to_tensor(t, "initializer");
@@ -221,7 +232,18 @@ private:
     if (k.size() != 2 || s.size() != 2 || p.size() != 4) fail(n, "only 2-D windows are supported");
     if (d[0] != 1 || d[1] != 1) fail(n, "dilated windows are not supported");
     if (p[0] != p[2] || p[1] != p[3]) fail(n, fmt::format("asymmetric pads [{}] are not supported", fmt::join(p, ", ")));
-    if (attr_int(n, "ceil_mode", 0) != 0) fail(n, "ceil_mode 1 is not supported");
+    if (attr_int(n, "ceil_mode", 0) != 0) {
+      fail(n, "ceil_mode 1 is not supported (a window past the input's edge has no Eedn core)",
+           "export with ceil_mode=False (PyTorch's default); pad the input instead if the output size must stay");
+    }
+    for (std::size_t i = 0; i < 2; ++i) {
+      if (k[i] < 1 || k[i] > 1024) fail(n, fmt::format("kernel_shape [{}]: each side must be 1 to 1024", fmt::join(k, ", ")));
+      if (s[i] < 1 || s[i] > 1024) {
+        fail(n, fmt::format("strides [{}]: each stride must be 1 to 1024", fmt::join(s, ", ")),
+             "export the layer with strides of at least 1");
+      }
+    }
+    if (p[0] < 0 || p[1] < 0 || p[0] > 1024 || p[1] > 1024) fail(n, fmt::format("pads [{}] must be 0 to 1024", fmt::join(p, ", ")));
     kh = static_cast<int>(k[0]), kw = static_cast<int>(k[1]);
     sh = static_cast<int>(s[0]), sw = static_cast<int>(s[1]);
     ph = static_cast<int>(p[0]), pw = static_cast<int>(p[1]);
@@ -326,7 +348,28 @@ private:
         dims[1].dim_value() != static_cast<std::int64_t>(shape[0]) * static_cast<std::int64_t>(op.encoding.thresholds.size())) {
       throw model_error(fmt::format("{}: graph input '{}' has {} channels, but {} image channels x {} levels = {}", source_,
                                     input->name(), dims[1].dim_value(), shape[0], op.encoding.thresholds.size(),
-                                    shape[0] * static_cast<int>(op.encoding.thresholds.size())));
+                                    shape[0] * static_cast<int>(op.encoding.thresholds.size())),
+                        "the graph input carries the thermometer-coded image, one channel per image channel and "
+                        "level: set metadata nmc.input.levels to the levels the model was trained with, or export "
+                        "the network after its encoder (convert/EEDN_ONNX_PROFILE.md)");
+    }
+    if (dims.size() != 4 && dims.size() != 0) {
+      std::vector<std::string> d;
+      for (const auto& x : dims) d.push_back(x.has_dim_value() ? std::to_string(x.dim_value()) : x.dim_param());
+      throw model_error(fmt::format("{}: graph input '{}' has rank {} ([{}]); nmc reads N x C x H x W images", source_,
+                                    input->name(), dims.size(), fmt::join(d, ", ")),
+                        fmt::format("export with an input of shape [N, {}, {}, {}] and flatten inside the model where "
+                                    "it needs a vector",
+                                    shape[0] * static_cast<int>(op.encoding.thresholds.size()), shape[1], shape[2]));
+    }
+    if (dims.size() == 4) {
+      for (int k : {2, 3}) {
+        if (dims[k].has_dim_value() && dims[k].dim_value() != shape[static_cast<std::size_t>(k - 1)]) {
+          throw model_error(fmt::format("{}: graph input '{}' is {} x {} pixels, but metadata nmc.input.shape says {} x {}",
+                                        source_, input->name(), dims[2].dim_value(), dims[3].dim_value(), shape[1], shape[2]),
+                            "make nmc.input.shape the size of the graph input (C,H,W)");
+        }
+      }
     }
     names_.insert(input->name());
     values_[input->name()] = {value::binary, add(input->name(), op, {}), 4, {}, {}, {}, 0};
@@ -438,7 +481,18 @@ private:
     c.out_channels = static_cast<int>(w.dims[0]);
     c.kernel_h = static_cast<int>(w.dims[2]), c.kernel_w = static_cast<int>(w.dims[3]);
     window(n, c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.pad_h, c.pad_w);
-    c.groups = static_cast<int>(attr_int(n, "group", 1));
+    const std::int64_t groups = attr_int(n, "group", 1);
+    const std::int64_t in_channels = channels(v);
+    if (w.dims[0] < 1) fail(n, fmt::format("weight '{}' has {} output channels", n.input(1), w.dims[0]), "a convolution needs at least one filter");
+    if (groups < 1 || groups > in_channels || in_channels % groups != 0 || w.dims[0] % groups != 0) {
+      fail(n, fmt::format("group {} does not divide its {} input and {} output channels", groups, in_channels, w.dims[0]),
+           "export with group >= 1 dividing both channel counts (1 for a dense convolution)");
+    }
+    if (w.dims[1] * groups != in_channels) {
+      fail(n, fmt::format("weight '{}' has {} input channels per group, but {} input channels / group {} = {}", n.input(1),
+                          w.dims[1], in_channels, groups, in_channels / groups));
+    }
+    c.groups = static_cast<int>(groups);
     std::vector<double> scale;
     c.weights = trinary(n, 1, w, c.out_channels, scale);
     value lin;
@@ -538,6 +592,12 @@ private:
       const int fan = fan_in(net_, comp);
       threshold_op th;
       for (std::size_t ch = 0; ch < static_cast<std::size_t>(c); ++ch) {
+        if (!std::isfinite(v.a[ch]) || !std::isfinite(v.b[ch]) || !std::isfinite(k[ch])) {
+          fail(n, fmt::format("channel {}: the step compares {} * x + {} with {}, which is not finite", ch, v.a[ch],
+                              v.b[ch], k[ch]),
+               "a threshold, scale or batch-norm value of this channel is NaN or infinite (a diverged training "
+               "run?): check those tensors, retrain or export again");
+        }
         const auto f = fold_affine_step(v.a[ch], v.b[ch], cmp, k[ch], fan);
         th.sign.push_back(f.sign);
         th.threshold.push_back(f.threshold);

@@ -1,5 +1,6 @@
 #include <nmc/runtime/dataset.hpp>
 
+#include <cstdint>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -73,12 +74,19 @@ std::vector<std::size_t> idx_header(const std::vector<std::uint8_t>& b, const fs
   std::size_t total = 1;
   for (int d = 0; d < dims; ++d) {
     sizes.push_back(be32(b, 4 + 4 * static_cast<std::size_t>(d)));
-    total *= sizes.back();
+    if (__builtin_mul_overflow(total, sizes.back(), &total)) total = SIZE_MAX;  // no file holds that much
+  }
+  if (dims == 3 && (sizes[1] == 0 || sizes[2] == 0 || sizes[1] > 65535 || sizes[2] > 65535)) {
+    throw data_error(fmt::format("{}: images of {} x {} pixels: rows and columns must be 1 to 65535",
+                                 path.string(), sizes[1], sizes[2]),
+                     install_hint);
   }
   if (b.size() - header < total) {
-    throw data_error(fmt::format("{}: truncated: the header declares {} bytes of data, the file "
-                                 "holds {}",
-                                 path.string(), total, b.size() - header),
+    std::string dims_text;
+    for (std::size_t k = 0; k < sizes.size(); ++k) dims_text += fmt::format("{}{}", k ? " x " : "", sizes[k]);
+    throw data_error(fmt::format("{}: truncated: the header declares {} bytes of data ({}), the file holds {}",
+                                 path.string(), total == SIZE_MAX ? std::string("more than 2^64") : std::to_string(total),
+                                 dims_text, b.size() - header),
                      install_hint);
   }
   return sizes;
@@ -98,6 +106,7 @@ dataset read_idx(const fs::path& images, const fs::path& labels, std::string nam
   }
   dataset d;
   d.name = std::move(name);
+  d.source = images.string();
   d.frames = is[0];
   d.channels = 1;
   d.height = static_cast<int>(is[1]);

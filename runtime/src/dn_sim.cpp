@@ -390,7 +390,7 @@ frame_results run_dn_frames(const hw::dn_program& p, const dataset& data, int th
   }
   if (static_cast<std::uint32_t>(data.channels) != p.image_channels || static_cast<std::uint32_t>(data.height) != p.image_height ||
       static_cast<std::uint32_t>(data.width) != p.image_width) {
-    throw data_error(fmt::format("{} frames are {}x{}x{}, the program's input expects {}x{}x{}", data.name, data.channels,
+    throw data_error(fmt::format("{} frames are {}x{}x{}, the program's input expects {}x{}x{}", data.where(), data.channels,
                                  data.height, data.width, p.image_channels, p.image_height, p.image_width),
                      "use a program compiled for this dataset");
   }

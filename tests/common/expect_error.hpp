@@ -8,13 +8,14 @@
 
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "common/run_nmc.hpp"
 
 namespace nmc::test {
 
 inline run_result expect_error(const std::string& args, const std::string& kind,
-                               std::initializer_list<std::string> fragments, int code = 1) {
+                               const std::vector<std::string>& fragments, int code = 1) {
   const auto r = run_nmc(args);
   INFO("nmc " << args << "\n" << r.out);
   CHECK(r.code == code);

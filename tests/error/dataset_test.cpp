@@ -53,7 +53,7 @@ TEST_CASE("error: a truncated dataset file is named, with what is wrong") {
   std::string raw = std::string("\0\0\x08\x03", 4) + idx_be32(50) + idx_be32(28) + idx_be32(28) + std::string(1000, '\0');
   write_gzip(images, raw);
   expect_error("simulate " + q(program), "data error",
-               {images + ": truncated: the header declares 39200 bytes of data, the file holds 1000"});
+               {images + ": truncated: the header declares 39200 bytes of data (50 x 28 x 28), the file holds 1000"});
 }
 
 TEST_CASE("error: --frames larger than the split gives both numbers and the largest that works") {

@@ -13,7 +13,8 @@
 namespace nmc::runtime {
 
 struct dataset {
-  std::string name;  // e.g. "fashion-mnist:test"
+  std::string name;    // e.g. "fashion-mnist:test"
+  std::string source;  // the images file it was read from, if any
   int channels = 1, height = 0, width = 0;
   std::size_t frames = 0;
   std::vector<std::uint8_t> pixels;  // frames x channels x height x width
@@ -22,6 +23,8 @@ struct dataset {
   std::size_t pixels_per_frame() const {
     return static_cast<std::size_t>(channels) * height * width;
   }
+  // For messages: the name and the file, "fashion-mnist:test (/usr/share/.../t10k-images-idx3-ubyte.gz)".
+  std::string where() const { return source.empty() ? name : name + " (" + source + ")"; }
   std::span<const std::uint8_t> frame(std::size_t i) const {
     return {pixels.data() + i * pixels_per_frame(), pixels_per_frame()};
   }

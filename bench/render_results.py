@@ -8,7 +8,7 @@ pipeline.jsonl, synthetic.jsonl, brian2.jsonl, pytorch.jsonl, commands.tsv,
 skipped.tsv). Each section below renders only what its files hold; add a
 section by writing a function and listing it in SECTIONS. Nothing here is a
 measured figure: every number comes from WORKDIR, except the published chip
-throughput (HARDWARE.md 1.4), which is labelled as such, and the hand-run
+throughput (docs/HARDWARE.md 1.4), which is labelled as such, and the hand-run
 comparisons of bench/manual_results.md, appended unchanged under their own
 heading.
 """
@@ -18,7 +18,7 @@ import json
 import os
 import sys
 
-# Esser et al., PNAS 2016, one chip (HARDWARE.md 1.4): the range over the five datasets.
+# Esser et al., PNAS 2016, one chip (docs/HARDWARE.md 1.4): the range over the five datasets.
 PUBLISHED_CHIP_FPS = "1,249-2,610"
 
 
@@ -107,7 +107,7 @@ def pipeline(work, data):
            "Source: `bench/pipeline_bench.cpp`. Frames are Fashion-MNIST test images (the synthetic network runs the",
            "first 500). Simulated frames/s is the tick-accurate simulation on this machine, set-up included;",
            "the modelled chip runs one frame per 1 ms tick (1,000 frames/s; Eedn ran 1,249-2,610 frames/s,",
-           "HARDWARE.md 1.4).", "",
+           "docs/HARDWARE.md 1.4).", "",
            "| model | cores (lower bound) | compile s | mean hops (row-major) | threads | frames | simulated frames/s | synaptic events / frame | energy / frame uJ |",
            "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -182,7 +182,7 @@ def pytorch(work, data):
            "`convert/python/oracle.py`, the forward pass the golden tests check nmc against), Fashion-MNIST test",
            "frames, batch 256, `torch.set_num_threads(2)`. nmc's column is the tick-accurate simulation at",
            "2 threads (section above); the chip column is the published one-chip Eedn throughput (Esser et al.,",
-           "PNAS 2016, HARDWARE.md 1.4), not a measurement of ours.", "",
+           "PNAS 2016, docs/HARDWARE.md 1.4), not a measurement of ours.", "",
            "| model | PyTorch frames/s (2 threads, batch 256) | PyTorch accuracy | nmc simulated frames/s (2 threads) | TrueNorth chip, published frames/s |",
            "|---|---|---|---|---|"]
     for r in rows:

@@ -143,7 +143,7 @@ struct frame_summary {
 
 // The output files of a run, opened before any long step so that an
 // unwritable path fails at once rather than after the simulation, and
-// committed together only when the run has results (DESIGN.md 2.3): a failed
+// committed together only when the run has results (docs/ARCHITECTURE.md 2.3): a failed
 // run leaves every existing output as it was and no temporary file behind.
 struct run_outputs {
   std::unique_ptr<atomic_file> program, report, spikes;

@@ -26,7 +26,7 @@ constexpr std::string_view brian2_script = R"PY(#!/usr/bin/env python3
 
 The program's arrays lie beside this script as .npy files (meta.json describes
 them). One TrueNorth tick is one Brian2 time step, and the schedule is
-reordered so that a step does what an nmc tick does (HARDWARE.md 1.2):
+reordered so that a step does what an nmc tick does (docs/HARDWARE.md 1.2):
   synapses  spikes due this tick add their integer weights to v
   groups    v saturates to the potential range, the leak is added (saturated),
             and a neuron below the negative threshold is reset (-beta with
@@ -253,7 +253,7 @@ std::string npy(const std::vector<T>& data, const std::vector<std::size_t>& shap
 std::string where(std::size_t core, std::size_t neuron) { return fmt::format("core {} neuron {}", core, neuron); }
 
 void check_exportable(const hw::tn_program& p) {
-  const std::string hint = "the Brian2 export covers deterministic neurons only (HARDWARE.md 1.2 without b, c_lambda, "
+  const std::string hint = "the Brian2 export covers deterministic neurons only (docs/HARDWARE.md 1.2 without b, c_lambda, "
                            "TM and epsilon); simulate this program with 'nmc simulate'";
   std::vector<std::uint8_t> sources;
   const auto axons = static_cast<std::size_t>(p.target.axons);

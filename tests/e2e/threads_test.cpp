@@ -1,4 +1,4 @@
-// Determinism across thread counts (DESIGN.md 2.2): the same program and
+// Determinism across thread counts (docs/ARCHITECTURE.md 2.2): the same program and
 // input give identical spikes, counts and energy for 1 to 4 threads, through
 // the library and through the nmc executable. Small enough to run under
 // ThreadSanitizer (scripts/tsan.sh), which checks the hand-overs themselves.

@@ -1,4 +1,4 @@
-// Nothing lost (DESIGN.md 2.3): a run that fails midway, after it started
+// Nothing lost (docs/ARCHITECTURE.md 2.3): a run that fails midway, after it started
 // writing, leaves every existing output byte for byte as it was and no
 // temporary file beside it. Writes are made to fail with a file size limit
 // (ulimit -f, with SIGXFSZ ignored so that write() returns EFBIG instead of

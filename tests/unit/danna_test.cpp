@@ -63,7 +63,7 @@ void check_against_reference(const hw::dn_program& p, const std::string& yaml, s
 
 }  // namespace
 
-TEST_CASE("danna: the shipped description loads with the 16 neighbours of HARDWARE.md 2.1") {
+TEST_CASE("danna: the shipped description loads with the 16 neighbours of docs/HARDWARE.md 2.1") {
   const auto t = hw::parse_danna(danna_text(), "danna.yaml");
   CHECK(t.tile_w == 75);
   CHECK(t.tile_h == 75);

@@ -1,4 +1,4 @@
-// The energy model against the chip's measured power sweep (HARDWARE.md 1.5:
+// The energy model against the chip's measured power sweep (docs/HARDWARE.md 1.5:
 // 68 / 71 / 94 mW at 11.58 / 20.07 / 95.93 Hz, 128 active synapses per neuron,
 // 0.8 V), on a synthetic full chip simulated tick by tick.
 #include <doctest/doctest.h>

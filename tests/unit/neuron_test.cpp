@@ -1,4 +1,4 @@
-// The neuron model of HARDWARE.md 1.2 on hand-computed cases.
+// The neuron model of docs/HARDWARE.md 1.2 on hand-computed cases.
 #include <doctest/doctest.h>
 
 #include <algorithm>

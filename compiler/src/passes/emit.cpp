@@ -1,7 +1,7 @@
 // emit: writes the program: per core the crossbar, axon types and the full
 // neuron parameter set, plus the input map, the output map and a report.
 //
-// Eedn neurons (HARDWARE.md 1.3): weights -1 (axon type 0) and +1 (type 1),
+// Eedn neurons (docs/HARDWARE.md 1.3): weights -1 (axon type 0) and +1 (type 1),
 // alpha = 1, beta = 0, kappa = 1, normal reset to R = 0, lambda = 1 - threshold:
 // spike iff sum + lambda >= 1, and the potential is 0 again after every tick.
 // Pool neurons use only type 1 with lambda = 1 - pool threshold; splitter

@@ -1,5 +1,5 @@
 // validate: checks that the model fits the Eedn use of a TrueNorth core
-// (HARDWARE.md 1.3) and prepares the units.
+// (docs/HARDWARE.md 1.3) and prepares the units.
 //
 // Every binary tensor element is resolved to the neuron or input bit that
 // produces it (flatten and concat are only re-indexings, they own no neurons).

@@ -2,7 +2,7 @@
 // File helpers shared by every writer and reader. Outputs are never written in
 // place: `atomic_write` writes a temporary file beside the target and renames it
 // over the target only once everything is written and flushed, so a failed run
-// never leaves a half-written or clobbered output behind (DESIGN.md 2.3).
+// never leaves a half-written or clobbered output behind (docs/ARCHITECTURE.md 2.3).
 
 #include <cstdint>
 #include <filesystem>

@@ -228,7 +228,7 @@ void update_core_fast(core_data& c, std::uint32_t ci, std::uint64_t* slot, std::
   ev.chip_crossings += crossing_count;
 }
 
-// The neuron equations of HARDWARE.md 1.2 for one core and one tick.
+// The neuron equations of docs/HARDWARE.md 1.2 for one core and one tick.
 void update_core_plain(core_data& c, std::uint32_t ci, std::uint64_t* slot, std::int64_t now, const engine_config& e,
                        worker_io& io) {
   event_counts& ev = io.counts[c.layer];

@@ -5,7 +5,7 @@
 // runtime or C++ standalone mode. Peer benchmarks use it to run the same work
 // in Brian2 and check that its spike counts equal nmc's.
 //
-// The export covers the deterministic neuron subset of HARDWARE.md 1.2
+// The export covers the deterministic neuron subset of docs/HARDWARE.md 1.2
 // (weights per axon type, leak, thresholds alpha/beta, kappa, the three reset
 // modes, 20-bit saturation, delays 1..15); stochastic synapses, stochastic
 // leak, threshold masks and leak reversal are refused with a model_error

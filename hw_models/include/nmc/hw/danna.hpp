@@ -1,5 +1,5 @@
 #pragma once
-// The DANNA-style grid target description (HARDWARE.md section 2.1), loaded
+// The DANNA-style grid target description (docs/HARDWARE.md section 2.1), loaded
 // from YAML (hw_models/targets/danna.yaml is the shipped default). A grid is
 // tiles_x x tiles_y tiles of tile_w x tile_h elements; every element is a
 // neuron, a synapse or unused and listens to a subset of its neighbours.

@@ -5,7 +5,7 @@
 // receive external values), the output ports, the timing of the pipeline and
 // the embedded model (Eedn) or network (TENNLab) it came from.
 //
-// Element semantics (HARDWARE.md 2.1, cycle by cycle): a value an element
+// Element semantics (docs/HARDWARE.md 2.1, cycle by cycle): a value an element
 // emits in cycle t is seen by its listeners in cycle t + 1 (+ the tile
 // crossing latency if the link crosses a tile boundary). A synapse sums what
 // it sees in cycle t, multiplies by its weight and emits the product in cycle

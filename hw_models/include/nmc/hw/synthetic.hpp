@@ -12,7 +12,7 @@ namespace nmc::hw {
 // spike to an axon of its own core (no hops), and every axon's crossbar row
 // reaches `synapses_per_neuron` neurons with weight 0, so each spike causes
 // exactly that many synaptic events without changing any potential. This is
-// the workload of the chip's published power sweep (HARDWARE.md 1.5).
+// the workload of the chip's published power sweep (docs/HARDWARE.md 1.5).
 tn_program periodic_chip(const truenorth_target& target, const std::string& target_text, int cores, double rate_hz,
                          int synapses_per_neuron);
 

@@ -1,7 +1,7 @@
 #pragma once
 // A compiled TrueNorth-style program: the only contract between the compiler
 // and the simulator. It holds, per core, the crossbar, axon types and the full
-// neuron parameter set of HARDWARE.md 1.2 (not only what Eedn uses), plus the
+// neuron parameter set of docs/HARDWARE.md 1.2 (not only what Eedn uses), plus the
 // input mapping (encoded input bit -> core/axon), the output mapping (off-chip
 // port -> class), the source model's hash and text, and the target it was
 // compiled for.

@@ -1,5 +1,5 @@
 #pragma once
-// The TrueNorth-style target description (HARDWARE.md section 1), loaded from
+// The TrueNorth-style target description (docs/HARDWARE.md section 1), loaded from
 // YAML (hw_models/targets/truenorth.yaml is the shipped default). Hardware
 // parameters are data: nothing below is hard-coded elsewhere.
 

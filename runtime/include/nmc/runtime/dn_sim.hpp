@@ -1,6 +1,6 @@
 #pragma once
 // Cycle-by-cycle simulator of a DANNA-style grid program (element semantics
-// in dn_program.hpp, HARDWARE.md 2.1).
+// in dn_program.hpp, docs/HARDWARE.md 2.1).
 //
 // One cycle: every element reads the values its neighbours emitted one cycle
 // earlier (plus the tile-crossing latency on links that cross tiles) from an

@@ -1,5 +1,5 @@
 #pragma once
-// Cycle-accurate simulator of a TrueNorth-style program (HARDWARE.md 1.2).
+// Cycle-accurate simulator of a TrueNorth-style program (docs/HARDWARE.md 1.2).
 //
 // One tick, in this order (the order the chip uses):
 //   1. input: spikes of the frames due this tick are written into the axon

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <ostream>
@@ -186,9 +187,24 @@ hw::tn_program compile_model(const compile_options& opts) {
   }
 }
 
+void refuse_options(const std::vector<std::string>& given, std::initializer_list<const char*> not_taken,
+                    const std::string& target, const std::string& hint) {
+  for (const char* o : not_taken)
+    if (std::find(given.begin(), given.end(), o) != given.end())
+      throw usage_error(fmt::format("{} does not take {}", target, o), fmt::format("leave {} out: {}", o, hint));
+}
+
 int run_compile(const compile_options& opts, std::ostream& out) {
   if (opts.output.empty()) throw usage_error("compile needs an output file", "add -o PROGRAM");
-  if (opts.target == "danna") return run_compile_danna(opts, out);
+  if (opts.target == "danna") {
+    refuse_options(opts.given, {"--chips", "--place-effort", "--max-copies", "--dump-after"}, "the grid target (--target danna)",
+                   "it is for --target truenorth (the grid is sized with --grid or --tiles, and its compiler has no "
+                   "passes to dump yet)");
+    return run_compile_danna(opts, out);
+  }
+  if (opts.target == "truenorth")
+    refuse_options(opts.given, {"--grid", "--tiles", "--max-fan-in", "--crossbar-fan-in", "--layout", "--route-seconds"},
+                   "the TrueNorth target", "it is for --target danna");
   // Opened first: an unwritable path fails before the compile; a failed
   // compile leaves an existing program untouched.
   atomic_file output(opts.output);

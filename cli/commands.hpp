@@ -8,7 +8,9 @@
 #include <iosfwd>
 #include <memory>
 #include <optional>
+#include <initializer_list>
 #include <string>
+#include <vector>
 
 #include <nmc/compiler/danna.hpp>
 #include <nmc/files.hpp>
@@ -54,12 +56,20 @@ struct compile_options {
   int crossbar_fan_in = compiler::danna_options{}.crossbar_fan_in;  // danna: dense layers this wide become crossbars
   double route_seconds = compiler::danna_options{}.route_seconds;   // danna: routing time limit (0: none)
   std::string layout = "route";  // danna: route (placement and PathFinder) or stripes (constructive)
+  std::vector<std::string> given;  // the options on the command line ("--chips", ...): each target refuses those it does not take
   bool time_passes = false;
   bool json = false;
   bool quantize = false;
 };
 
 int run_compile(const compile_options& opts, std::ostream& out);
+
+// Throws usage_error if any of `not_taken` is among `given`: "the grid
+// target does not take --chips", with `hint` as the way out. Each target
+// calls it with the options that mean nothing to it, before reading or
+// writing anything.
+void refuse_options(const std::vector<std::string>& given, std::initializer_list<const char*> not_taken,
+                    const std::string& target, const std::string& hint);
 
 }  // namespace nmc::cli
 
@@ -93,6 +103,7 @@ struct simulate_options {
   bool step_relays = false;  // grid programs: no delay lines (runtime::dn_sim_options)
   std::size_t max_memory_mib = 0;  // 0: the machine's available memory
   std::string mpi_mode = "auto";   // under mpirun: auto, cores or frames (runtime::distribution_mode)
+  std::vector<std::string> given;  // the options on the command line: each target refuses those it does not take
 };
 }  // namespace nmc::cli
 

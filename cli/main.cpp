@@ -179,6 +179,17 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+    // What was given, for the targets to refuse what they do not take.
+    auto given = [](const CLI::App* cmd) {
+      std::vector<std::string> out;
+      for (const auto* o : cmd->get_options())
+        if (o->count() > 0)
+          for (const auto& l : o->get_lnames()) out.push_back("--" + l);
+      return out;
+    };
+    compile.given = given(compile_cmd);
+    simulate.given = given(simulate_cmd);
+    run_compile_opts.given = run_sim.given = given(run_cmd);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -63,6 +63,12 @@ runtime::sim_options sim_options_of(const simulate_options& opts) {
   return so;
 }
 
+// Options that mean nothing to a TrueNorth program.
+void refuse_grid_options(const simulate_options& opts) {
+  refuse_options(opts.given, {"--spikes-in", "--steps", "--step-relays"}, "a TrueNorth program",
+                 "it is for grid programs (nmc compile --target danna)");
+}
+
 runtime::dataset load_frames(const simulate_options& opts) {
   runtime::dataset data = runtime::load_dataset(opts.dataset);
   runtime::limit_frames(data, opts.frames);
@@ -316,6 +322,7 @@ int simulate_distributed(const simulate_options& opts, std::ostream& out, runtim
       throw usage_error(fmt::format("--spikes records every firing in one process, not over {} MPI ranks", world.size()),
                         "run nmc simulate without mpirun to record spikes");
     }
+    refuse_grid_options(opts);
     if (is_dn_program_file(opts.program)) {
       throw usage_error(fmt::format("{} is a grid program: grid programs simulate in one process, not over {} MPI ranks",
                                     opts.program, world.size()),
@@ -377,7 +384,13 @@ int simulate_distributed(const simulate_options& opts, std::ostream& out, runtim
 
 int run_simulate(const simulate_options& opts, std::ostream& out, runtime::communicator* world) {
   if (world) return simulate_distributed(opts, out, *world);
-  if (is_dn_program_file(opts.program)) return run_simulate_danna(hw::read_dn_program(opts.program), opts, out);
+  if (is_dn_program_file(opts.program)) {
+    refuse_options(opts.given, {"--spikes", "--tick-ms", "--ticks-per-frame"},
+                   fmt::format("{} (a grid program)", opts.program),
+                   "grid programs keep the grid's own clock and frame timing, and record no spike file yet");
+    return run_simulate_danna(hw::read_dn_program(opts.program), opts, out);
+  }
+  refuse_grid_options(opts);
   run_outputs outputs(opts);
   const auto program = hw::read_program(opts.program);
   runtime::check_memory(program, sim_options_of(opts));
@@ -385,6 +398,7 @@ int run_simulate(const simulate_options& opts, std::ostream& out, runtime::commu
 }
 
 int run_run(const compile_options& copts, const simulate_options& sopts, std::ostream& out) {
+  refuse_grid_options(sopts);
   run_outputs outputs(sopts, copts.output);
   auto data = load_frames(sopts);
   const auto program = compile_model(copts);

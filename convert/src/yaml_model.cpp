@@ -1,6 +1,8 @@
 #include <nmc/convert/yaml_model.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -348,6 +350,16 @@ network parse_yaml_model(std::string_view text, const std::string& source) {
 }
 
 network read_yaml_model(const std::filesystem::path& path) {
+  // yaml-cpp builds a node per scalar, about six times the file in memory and
+  // seconds per 100 MB: refuse a file far beyond any hand-written network
+  // before reading it.
+  constexpr std::uintmax_t max_bytes = std::uintmax_t{64} << 20;
+  std::error_code ec;
+  if (const auto bytes = std::filesystem::file_size(path, ec); !ec && bytes > max_bytes) {
+    throw model_error(fmt::format("{}: a YAML model of {} MiB, beyond the {} MiB nmc reads as YAML", path.string(),
+                                  bytes >> 20, max_bytes >> 20),
+                      "export large models as ONNX (convert/python/export_onnx.py), which nmc reads in one pass");
+  }
   return parse_yaml_model(read_file(path), path.string());
 }
 

@@ -287,6 +287,15 @@ void partition_pass(compile_state& s) {
     return ci;
   };
 
+  // A large model far too big for the chips is refused from its lower bounds
+  // as they come, before its cores are built: counting the exact cores of a
+  // model that needs 20 chips on one takes the time and memory of building
+  // them all (seconds and a GB at 100,000 cores). Below `exact_cores`, or
+  // within twice the chips, building them is cheap enough, and the refusal
+  // gives the exact count and a --chips that works.
+  constexpr std::int64_t exact_cores = 16384;
+  const std::int64_t available = static_cast<std::int64_t>(s.opts.chips) * t.cores_per_chip();
+  std::int64_t bound_so_far = 0;
   for (std::size_t back = 0; back < n_units; ++back) {
     const std::size_t ui = n_units - 1 - back;
     const auto neurons = static_cast<std::size_t>(s.units[ui].shape.size());
@@ -376,6 +385,21 @@ void partition_pass(compile_state& s) {
     for (auto c : u.copies) total += c;
     const geometry g = make_geometry(s, u);
     u.lower_bound = std::max((total + t.neurons - 1) / t.neurons, axon_bound(s, u, g));
+    bound_so_far += u.lower_bound + (split ? s.units.back().lower_bound : 0);
+    if (bound_so_far > 2 * available && bound_so_far > exact_cores) {
+      std::string per_layer;
+      for (std::size_t k = ui; k < n_units; ++k)
+        per_layer += fmt::format("\n  {:<20} >= {:>6} cores", s.units[k].name, s.units[k].lower_bound);
+      const auto chips_needed = (bound_so_far + t.cores_per_chip() - 1) / t.cores_per_chip();
+      throw fit_error(fmt::format("the model needs at least {} cores (the lower bound of the layers from '{}' to the "
+                                  "output), but {} chip{} of {} cores give {}:{}",
+                                  bound_so_far, u.name, s.opts.chips, s.opts.chips == 1 ? "" : "s", t.cores_per_chip(),
+                                  available, per_layer),
+                      fmt::format("use --chips {} or more: the least the layers counted so far need (compiling with "
+                                  "that many counts further, exactly once within twice the chips), or fewer features / "
+                                  "more groups in the largest layers",
+                                  chips_needed));
+    }
     const tiling best = choose_tiling(s, u, g);
     if (best.cores == 0) {
       const auto worst = *std::max_element(u.copies.begin(), u.copies.end());
@@ -436,7 +460,6 @@ void partition_pass(compile_state& s) {
     s.cores[static_cast<std::size_t>(host)].slots.push_back({src.index, true, static_cast<std::int32_t>(p), 0, 1});
   }
 
-  const std::int64_t available = static_cast<std::int64_t>(s.opts.chips) * t.cores_per_chip();
   if (static_cast<std::int64_t>(s.cores.size()) > available) {
     std::string per_layer;
     for (auto ui : s.order) {

@@ -121,7 +121,22 @@ private:
     return true;
   }
 
+  // More neurons than 1,024 chips hold: beyond anything nmc can map, and
+  // sizes past this would overflow the int shapes and counts downstream.
+  static constexpr std::int64_t max_layer_neurons = std::int64_t{1} << 30;
+
   bool check_layer(layer& l) {
+    if (!check_layer_kind(l)) return false;
+    if (l.shape.size() > max_layer_neurons) {
+      report("shape.too_large", &l, "has {} x {} x {} = {} neurons, more than nmc can map ({})",
+             "use fewer channels or a smaller input (1,024 chips hold 2^30 neurons)", l.shape.channels, l.shape.height,
+             l.shape.width, l.shape.size(), max_layer_neurons);
+      return false;
+    }
+    return true;
+  }
+
+  bool check_layer_kind(layer& l) {
     if (auto* o = std::get_if<input_op>(&l.op)) return check_input(l, *o);
     if (auto* o = std::get_if<conv2d_op>(&l.op)) return check_conv(l, *o);
     if (auto* o = std::get_if<dense_op>(&l.op)) return check_dense(l, *o);
@@ -130,6 +145,7 @@ private:
     if (l.is<flatten_op>()) {
       const layer& in = in0(l);
       if (!expect_binary(l, in)) return false;
+      if (in.shape.size() > max_layer_neurons) return false;  // reported on `in`
       l.shape = {static_cast<int>(in.shape.size()), 1, 1};
       l.value = value_kind::binary;
       return true;

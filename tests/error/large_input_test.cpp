@@ -60,3 +60,18 @@ TEST_CASE("error: a YAML model beyond 64 MiB is refused before it is parsed") {
   const auto r = expect_error("inspect " + q(model), "model error", {model + ": a YAML model of 65 MiB, beyond the 64 MiB"});
   expect_hint(r, "ONNX");
 }
+
+TEST_CASE("error: a layer of more neurons than nmc can map is refused on that layer, with the sizes, not wrapped") {
+  temp_dir dir;
+  const auto model = (dir / "wide.yaml").string();
+  nmc::atomic_write(model, "format: nmc-model/1\nlayers:\n"
+                           "  - {name: in, type: input, shape: [60000, 60000, 2], levels: [128]}\n"
+                           "  - {name: f, type: flatten}\n"
+                           "  - {name: d, type: dense, out_features: 1, weights: \"+\"}\n"
+                           "  - {name: a, type: threshold, threshold: 1}\n"
+                           "  - {name: out, type: output, classes: 1}\n");
+  const auto r = expect_error("inspect " + q(model), "model error",
+                              {"layer 'in' (input): has 60000 x 60000 x 2 = 7200000000 neurons, more than nmc can map"});
+  expect_hint(r, "fewer channels");
+  CHECK(r.out.find("18446744") == std::string::npos);  // no count wrapped around
+}

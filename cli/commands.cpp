@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <ostream>
@@ -34,7 +35,31 @@ std::string shape_str(const model::tensor_shape& s) {
 
 std::string hash_str(std::uint64_t h) { return fmt::format("{:016x}", h); }
 
+// The file a path names, for comparing outputs: absolute, `.` and `..`
+// folded, symlinks of the part that exists resolved.
+std::filesystem::path same_file_key(const std::string& path) {
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(path, ec).lexically_normal();
+  auto key = std::filesystem::weakly_canonical(absolute, ec);
+  return ec ? absolute : key;
+}
+
 }  // namespace
+
+void check_distinct_outputs(std::initializer_list<std::pair<const char*, std::string>> outputs) {
+  for (auto a = outputs.begin(); a != outputs.end(); ++a) {
+    if (a->second.empty()) continue;
+    for (auto b = outputs.begin(); b != a; ++b) {
+      if (b->second.empty() || same_file_key(a->second) != same_file_key(b->second)) continue;
+      throw usage_error(
+          b->second == a->second
+              ? fmt::format("{} and {} both name {}: one output would replace the other", b->first, a->first, a->second)
+              : fmt::format("{} {} and {} {} are the same file: one output would replace the other", b->first,
+                            b->second, a->first, a->second),
+          fmt::format("give {} and {} different files", b->first, a->first));
+    }
+  }
+}
 
 int run_inspect(const inspect_options& opts, std::ostream& out) {
   if (is_dn_program_file(opts.path)) {

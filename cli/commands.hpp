@@ -5,10 +5,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <nmc/compiler/danna.hpp>
 #include <nmc/files.hpp>
@@ -32,6 +34,13 @@ struct eval_options {
 };
 
 int run_inspect(const inspect_options& opts, std::ostream& out);
+
+// One command's output options as (option, path), empty paths for those not
+// given: a usage_error naming both options if two name the same file, as
+// std::filesystem::weakly_canonical sees it (a.json, ./a.json and a symlink
+// to it are one file). Otherwise the later output would silently replace the
+// earlier one.
+void check_distinct_outputs(std::initializer_list<std::pair<const char*, std::string>> outputs);
 int run_eval(const eval_options& opts, std::ostream& out);
 
 }  // namespace nmc::cli

@@ -262,7 +262,9 @@ void verify_program(const dn_program& p, bool compiled) {
   }
   verify_timing(p, fail);
   if (p.mode == dn_mode::frames) {
-    const std::size_t bits = static_cast<std::size_t>(p.image_channels) * p.thermometer.size() * p.image_height * p.image_width;
+    // Capped: no port can name a bit past 2^31, so neither can a product that overflows.
+    const std::uint64_t bits = detail::capped_product(
+        {p.image_channels, p.thermometer.size(), p.image_height, p.image_width}, std::uint64_t{1} << 31);
     for (const auto& port : p.inputs) {
       if (port.bit < 0 || static_cast<std::size_t>(port.bit) >= bits) {
         fail(fmt::format("input port on element {} receives bit {} of {} encoded input bits", port.element, port.bit, bits));

@@ -273,14 +273,11 @@ void verify_program(const tn_program& p, bool compiled) {
   }
   // The input map: one offset per encoded input bit and one more. The product is checked factor by factor so
   // that forged dimensions cannot wrap around to the vector's size.
-  const std::uint64_t dims[] = {p.image_channels, p.thermometer.size(), p.image_height, p.image_width};
   if (p.thermometer.empty() && p.image_channels * std::uint64_t{p.image_height} * p.image_width != 0) {
     fail(fmt::format("thermometer: no levels for a {}x{}x{} image", p.image_channels, p.image_height, p.image_width));
   }
-  const std::uint64_t most = p.input_offsets.size();
-  std::uint64_t bits = 1;
-  for (const auto d : dims) bits = d != 0 && bits > most / d ? most : bits * d;  // past `most`: no map can match
-  if (std::find(std::begin(dims), std::end(dims), 0) != std::end(dims)) bits = 0;
+  const std::uint64_t bits = detail::capped_product(
+      {p.image_channels, p.thermometer.size(), p.image_height, p.image_width}, p.input_offsets.size());
   if (p.input_offsets.size() != bits + 1 || p.input_offsets.front() != 0 || p.input_offsets.back() != p.input_targets.size()) {
     fail(fmt::format("input map: {} offsets for {}x{}x{} pixels of {} levels and {} targets (expected one per input bit "
                      "and one more)", p.input_offsets.size(), p.image_channels, p.image_height, p.image_width,

@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <ostream>
@@ -12,6 +13,7 @@
 #include <nmc/compiler/pipeline.hpp>
 #include <nmc/convert/load.hpp>
 #include <nmc/convert/onnx_import.hpp>
+#include <nmc/convert/program_model.hpp>
 #include <nmc/convert/yaml_model.hpp>
 #include <nmc/error.hpp>
 #include <nmc/hw/tn_program.hpp>
@@ -35,21 +37,58 @@ std::string shape_str(const model::tensor_shape& s) {
 
 std::string hash_str(std::uint64_t h) { return fmt::format("{:016x}", h); }
 
+// The file a path names, for comparing outputs: absolute, `.` and `..`
+// folded, symlinks of the part that exists resolved.
+std::filesystem::path same_file_key(const std::string& path) {
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(path, ec).lexically_normal();
+  auto key = std::filesystem::weakly_canonical(absolute, ec);
+  return ec ? absolute : key;
+}
+
 }  // namespace
+
+void check_distinct_outputs(std::initializer_list<std::pair<const char*, std::string>> outputs) {
+  for (auto a = outputs.begin(); a != outputs.end(); ++a) {
+    if (a->second.empty()) continue;
+    for (auto b = outputs.begin(); b != a; ++b) {
+      if (b->second.empty() || same_file_key(a->second) != same_file_key(b->second)) continue;
+      throw usage_error(
+          b->second == a->second
+              ? fmt::format("{} and {} both name {}: one output would replace the other", b->first, a->first, a->second)
+              : fmt::format("{} {} and {} {} are the same file: one output would replace the other", b->first,
+                            b->second, a->first, a->second),
+          fmt::format("give {} and {} different files", b->first, a->first));
+    }
+  }
+}
+
+// The compiler's report inside a program (report_json) is read only here, to
+// show it: one that is not the JSON object the compiler writes is an error
+// in the file, named as such.
+template <class Show>
+std::string show_report(const std::string& path, const char* hint, const Show& show) {
+  try {
+    return show();
+  } catch (const nlohmann::json::exception& e) {
+    throw model_error(fmt::format("{}: invalid program: report_json, the compiler's report, is not what nmc writes: {}",
+                                  path, e.what()), hint);
+  }
+}
 
 int run_inspect(const inspect_options& opts, std::ostream& out) {
   if (is_dn_program_file(opts.path)) {
-    const auto p = hw::read_dn_program(opts.path);
-    out << (opts.json ? dn_program_json(p, opts.path).dump(2) + "\n" : dn_program_text(p, opts.path));
+    const auto p = convert::load_dn_program(opts.path);
+    out << show_report(opts.path, "recompile the model with 'nmc compile --target danna'", [&] {
+      return opts.json ? dn_program_json(p, opts.path).dump(2) + "\n" : dn_program_text(p, opts.path);
+    });
     return 0;
   }
   if (is_program_file(opts.path)) {
-    const auto p = hw::read_program(opts.path);
-    if (opts.json) {
-      out << program_json(p, opts.path).dump(2) << "\n";
-    } else {
-      out << program_text(p, opts.path);
-    }
+    const auto p = convert::load_program(opts.path);
+    out << show_report(opts.path, "recompile the model with 'nmc compile'", [&] {
+      return opts.json ? program_json(p, opts.path).dump(2) + "\n" : program_text(p, opts.path);
+    });
     return 0;
   }
   const model::network net = convert::load_model(opts.path, convert::import_options{opts.quantize});

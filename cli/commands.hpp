@@ -5,12 +5,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <iosfwd>
 #include <memory>
 #include <optional>
 #include <initializer_list>
 #include <string>
 #include <vector>
+#include <utility>
 
 #include <nmc/compiler/danna.hpp>
 #include <nmc/files.hpp>
@@ -34,6 +36,13 @@ struct eval_options {
 };
 
 int run_inspect(const inspect_options& opts, std::ostream& out);
+
+// One command's output options as (option, path), empty paths for those not
+// given: a usage_error naming both options if two name the same file, as
+// std::filesystem::weakly_canonical sees it (a.json, ./a.json and a symlink
+// to it are one file). Otherwise the later output would silently replace the
+// earlier one.
+void check_distinct_outputs(std::initializer_list<std::pair<const char*, std::string>> outputs);
 int run_eval(const eval_options& opts, std::ostream& out);
 
 }  // namespace nmc::cli

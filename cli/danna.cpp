@@ -5,6 +5,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <ostream>
 #include <regex>
 
@@ -82,8 +83,11 @@ hw::dn_program compile_danna_model(const compile_options& opts) {
 }
 
 int run_compile_danna(const compile_options& opts, std::ostream& out) {
+  // Opened first, as on TrueNorth: an unwritable or unreplaceable path fails before the routing.
+  atomic_file output(opts.output);
   const auto program = compile_danna_model(opts);
-  hw::write_program(opts.output, program);
+  output.stream() << hw::serialize(program);
+  output.commit();
   const auto j = dn_program_json(program, opts.output);
   if (opts.json) {
     out << j.dump(2) << "\n";
@@ -168,6 +172,8 @@ int run_simulate_danna(const hw::dn_program& p, const simulate_options& opts, st
       throw usage_error(fmt::format("{} was compiled from a TENNLab network: it needs input spikes", opts.program),
                         "add --spikes-in FILE with lines 'tick input [value]'");
     }
+    std::unique_ptr<atomic_file> report;  // opened before the run: a bad path fails at once
+    if (!opts.report_path.empty()) report = std::make_unique<atomic_file>(opts.report_path);
     const auto spikes = runtime::parse_spike_file(read_file(opts.spikes_in), opts.spikes_in, p.inputs.size());
     const std::int64_t steps = opts.steps > 0 ? opts.steps : (spikes.empty() ? 0 : spikes.back().tick) + 100;
     const auto start = std::chrono::steady_clock::now();
@@ -191,7 +197,10 @@ int run_simulate_danna(const hw::dn_program& p, const simulate_options& opts, st
     j["wall_s"] = wall;
     j["threads"] = threads;
     j["energy_model"] = {{"counted", e.counted}, {"not_counted", e.not_counted}};
-    if (!opts.report_path.empty()) atomic_write(opts.report_path, j.dump(2) + "\n");
+    if (report) {
+      report->stream() << j.dump(2) << "\n";
+      report->commit();
+    }
     if (opts.json) {
       out << j.dump(2) << "\n";
     } else {

@@ -6,6 +6,7 @@
 #include <fmt/ostream.h>
 
 #include <nmc/convert/brian2_export.hpp>
+#include <nmc/convert/program_model.hpp>
 #include <nmc/error.hpp>
 #include <nmc/hw/tn_program.hpp>
 
@@ -17,7 +18,7 @@ int run_export(const export_options& opts, std::ostream& out) {
   if (opts.format != "brian2") {
     throw usage_error(fmt::format("unknown export format '{}'", opts.format), "the formats are: brian2");
   }
-  const auto program = hw::read_program(opts.program);
+  const auto program = convert::load_program(opts.program);
   convert::export_brian2(program, opts.output);
   fmt::print(out, "wrote {} ({} cores, {} neurons) as a Brian2 network to {}/\n", opts.program, program.cores.size(),
              program.cores.size() * static_cast<std::size_t>(program.target.neurons), opts.output);

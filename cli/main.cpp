@@ -213,6 +213,12 @@ int main(int argc, char** argv) {
                           "compile first (nmc compile MODEL -o P.nmc), then mpirun ... nmc simulate P.nmc");
       }
     }
+    // Before anything is read or opened: each output has a file of its own.
+    if (*simulate_cmd) cli::check_distinct_outputs({{"--report", simulate.report_path}, {"--spikes", simulate.spikes_path}});
+    if (*run_cmd) {
+      cli::check_distinct_outputs(
+          {{"-o", run_compile_opts.output}, {"--report", run_sim.report_path}, {"--spikes", run_sim.spikes_path}});
+    }
     if (*inspect_cmd) return cli::run_inspect(inspect, std::cout);
     if (*eval_cmd) return cli::run_eval(eval, std::cout);
     if (*compile_cmd) return cli::run_compile(compile, std::cout);

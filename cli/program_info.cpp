@@ -71,10 +71,7 @@ nlohmann::ordered_json program_json(const hw::tn_program& p, const std::string& 
     nlohmann::ordered_json e{{"name", l.name}, {"cores", l.cores}, {"axons", l.axons}, {"neurons", l.neurons}, {"synapses", l.synapses}};
     for (const auto& r : rep_layers) {
       if (r.value("name", "") != l.name) continue;
-      e["kind"] = r["kind"];
-      e["cores_lower_bound"] = r["cores_lower_bound"];
-      e["tile"] = r["tile"];
-      e["fire_tick"] = r["fire_tick"];
+      for (const char* k : {"kind", "cores_lower_bound", "tile", "fire_tick"}) e[k] = r.value(k, nlohmann::ordered_json());
     }
     layers.push_back(e);
   }

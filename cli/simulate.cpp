@@ -12,6 +12,7 @@
 #include <fmt/ostream.h>
 #include <nlohmann/json.hpp>
 
+#include <nmc/convert/program_model.hpp>
 #include <nmc/convert/yaml_model.hpp>
 #include <nmc/error.hpp>
 #include <nmc/files.hpp>
@@ -150,6 +151,10 @@ reference_tally compare_with_reference(const frame_summary& fs, const runtime::d
     progress_bar bar("reference", frames.frames);
     ev = evaluate_reference(net, frames, threads, [&](std::size_t d) { bar.update(d); });
   }
+  if (ev.classes != r.classes) {  // verify_embedded_model rules this out for a program file
+    throw internal_error(fmt::format("{}: {} classes simulated, the reference pass has {}", fs.program_name, r.classes,
+                                     ev.classes));
+  }
   const auto classes = static_cast<std::size_t>(r.classes);
   reference_tally t;
   t.frames = end - begin;
@@ -237,6 +242,11 @@ int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::fram
     layers.push_back(entry);
   }
   j["energy_model"] = {{"counted", e.counted}, {"not_counted", e.not_counted}};
+  // A run that disagrees with the reference failed: it commits no report (the old files stay).
+  if (!r.partial && agreement && *agreement < 1.0) {
+    throw internal_error(fmt::format("the simulation disagrees with the reference pass on {} of {} frames",
+                                     static_cast<std::size_t>((1.0 - *agreement) * r.frames + 0.5), r.frames));
+  }
   if (outputs.report) outputs.report->stream() << j.dump(2) << "\n";
   outputs.commit();
 
@@ -280,10 +290,6 @@ int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::fram
     fmt::print(out, "\ncounted: {}\nnot counted: {}\n", e.counted, e.not_counted);
   }
   if (r.partial) return 130;  // 128 + SIGINT, as shells report an interrupted command
-  if (agreement && *agreement < 1.0) {
-    throw internal_error(fmt::format("the simulation disagrees with the reference pass on {} of {} frames",
-                                     static_cast<std::size_t>((1.0 - *agreement) * r.frames + 0.5), r.frames));
-  }
   return 0;
 }
 
@@ -329,7 +335,7 @@ int simulate_distributed(const simulate_options& opts, std::ostream& out, runtim
                         "run nmc simulate without mpirun for grid programs");
     }
     if (root) outputs = std::make_unique<run_outputs>(opts);
-    program = hw::read_program(opts.program);
+    program = convert::load_program(opts.program);
     runtime::check_memory(program, so);
     data = load_frames(opts);
     mode = choose_mode(opts, program, opts.program);
@@ -388,11 +394,11 @@ int run_simulate(const simulate_options& opts, std::ostream& out, runtime::commu
     refuse_options(opts.given, {"--spikes", "--tick-ms", "--ticks-per-frame"},
                    fmt::format("{} (a grid program)", opts.program),
                    "grid programs keep the grid's own clock and frame timing, and record no spike file yet");
-    return run_simulate_danna(hw::read_dn_program(opts.program), opts, out);
+    return run_simulate_danna(convert::load_dn_program(opts.program), opts, out);
   }
   refuse_grid_options(opts);
   run_outputs outputs(opts);
-  const auto program = hw::read_program(opts.program);
+  const auto program = convert::load_program(opts.program);
   runtime::check_memory(program, sim_options_of(opts));
   return simulate_program(program, opts.program, load_frames(opts), opts, outputs, out);
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -89,5 +90,17 @@ private:
                       "recompile the model with 'nmc compile'");
   }
 };
+
+// The product of the fields of a program that multiply (image channels x
+// thermometer levels x height x width), or `cap` + 1 if it exceeds `cap`:
+// forged factors cannot wrap around to a small number.
+inline std::uint64_t capped_product(std::initializer_list<std::uint64_t> factors, std::uint64_t cap) {
+  std::uint64_t product = 1;
+  for (const auto f : factors) {
+    if (f == 0) return 0;
+    product = product > cap / f ? cap + 1 : product * f;
+  }
+  return product > cap ? cap + 1 : product;
+}
 
 }  // namespace nmc::hw::detail

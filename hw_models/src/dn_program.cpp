@@ -149,9 +149,54 @@ dn_program deserialize_dn(const std::string& bytes, const std::string& source) {
                                   payload.size() - r.position()), hint);
   }
   p.target = parse_danna(p.target_text, source + " (embedded grid description)");
-  verify_program(p, false);
+  try {
+    verify_program(p, false);
+  } catch (const model_error& e) {  // say which file
+    throw model_error(fmt::format("{}: {}", source, e.what()), e.hint());
+  }
   return p;
 }
+
+namespace {
+
+// The timing fields bound the simulation: frames run frames + latency_cycles + 1 cycles, spikes steps x
+// cycles_per_tick. No value takes longer through an element than the longest synapse delay and a tile
+// crossing, so no path through the program, and no route the compiler gave a network time step, is longer
+// than the elements x that; a larger value cannot be the compiler's and would only make a run endless.
+template <typename Fail>
+void verify_timing(const dn_program& p, const Fail& fail) {
+  const auto& t = p.target;
+  const std::uint64_t per_element = static_cast<std::uint64_t>(std::max(t.delay_max_cycles, 1)) +
+                                    static_cast<std::uint64_t>(std::max(t.tile_crossing_cycles, 0));
+  const std::uint64_t longest = std::max<std::uint64_t>(1, p.elements.size() * per_element);
+  const auto why = [&] {
+    return fmt::format("{} elements x at most {} cycles each (delay {}, tile crossing {})", p.elements.size(), per_element,
+                       t.delay_max_cycles, t.tile_crossing_cycles);
+  };
+  if (p.mode == dn_mode::frames ? p.cycles_per_tick != 1 : p.cycles_per_tick < 1 || p.cycles_per_tick > longest) {
+    fail(p.mode == dn_mode::frames
+             ? fmt::format("cycles_per_tick: {} (a frames program runs one frame per cycle: expected 1)", p.cycles_per_tick)
+             : fmt::format("cycles_per_tick: {} (expected 1..{}: {})", p.cycles_per_tick, longest, why()));
+  }
+  if (p.latency_cycles > longest) {
+    fail(fmt::format("latency_cycles: {}, more than any path through the program takes: {} ({})", p.latency_cycles,
+                     longest, why()));
+  }
+  if (p.mode != dn_mode::frames) return;
+  for (std::size_t k = 0; k < p.outputs.size(); ++k) {
+    const auto& o = p.outputs[k];
+    if (o.offset < 0 || static_cast<std::uint32_t>(o.offset) > p.latency_cycles) {
+      fail(fmt::format("output port {} on element {}: fires at cycle {} of a frame, outside 0..{} (latency_cycles)", k,
+                       o.element, o.offset, p.latency_cycles));
+    }
+  }
+  if (p.classes < 1 || p.classes > p.outputs.size()) {
+    fail(fmt::format("classes: {} for {} output ports (expected 1..{}: every class needs a port)", p.classes,
+                     p.outputs.size(), p.outputs.size()));
+  }
+}
+
+}  // namespace
 
 void verify_program(const dn_program& p, bool compiled) {
   auto fail = [&](const std::string& what) {
@@ -159,8 +204,7 @@ void verify_program(const dn_program& p, bool compiled) {
     throw model_error("invalid grid program: " + what, hint);
   };
   const auto& t = p.target;
-  if (static_cast<int>(p.mode) > 1) fail("unknown mode");
-  if (p.cycles_per_tick < 1) fail("cycles per tick must be at least 1");
+  if (static_cast<int>(p.mode) > 1) fail(fmt::format("mode: {} (expected 0, frames, or 1, spikes)", static_cast<int>(p.mode)));
   // Positions in use: a bit per grid element, or where the grid is much larger than the program, the sorted
   // positions (programs of tens of millions of elements are checked in a few bytes each).
   const auto grid_elements = static_cast<std::uint64_t>(t.width()) * static_cast<std::uint64_t>(t.height());
@@ -216,8 +260,11 @@ void verify_program(const dn_program& p, bool compiled) {
       }
     }
   }
+  verify_timing(p, fail);
   if (p.mode == dn_mode::frames) {
-    const std::size_t bits = static_cast<std::size_t>(p.image_channels) * p.thermometer.size() * p.image_height * p.image_width;
+    // Capped: no port can name a bit past 2^31, so neither can a product that overflows.
+    const std::uint64_t bits = detail::capped_product(
+        {p.image_channels, p.thermometer.size(), p.image_height, p.image_width}, std::uint64_t{1} << 31);
     for (const auto& port : p.inputs) {
       if (port.bit < 0 || static_cast<std::size_t>(port.bit) >= bits) {
         fail(fmt::format("input port on element {} receives bit {} of {} encoded input bits", port.element, port.bit, bits));

@@ -50,6 +50,41 @@ void unregister_pending(int slot) {
   pending[slot].claimed.store(false, std::memory_order_release);
 }
 
+// What `status` is, for a message: "a directory", "a character device".
+const char* file_kind(fs::file_type t) {
+  switch (t) {
+    case fs::file_type::directory: return "a directory";
+    case fs::file_type::character: return "a character device";
+    case fs::file_type::block: return "a block device";
+    case fs::file_type::fifo: return "a FIFO";
+    case fs::file_type::socket: return "a socket";
+    default: return "not a regular file";
+  }
+}
+
+// The output policy (files.hpp): an output replaces only a regular file or
+// nothing. Anything else is refused, as root too: renaming over /dev/full
+// or a FIFO would replace the node, not write to it.
+void check_replaceable(const fs::path& path, const std::string& shown) {
+  std::error_code ec;
+  const auto st = fs::status(path, ec);  // follows a symlink to what it names
+  if (st.type() == fs::file_type::not_found || st.type() == fs::file_type::regular) return;
+  if (ec && st.type() == fs::file_type::none) {
+    throw io_error(fmt::format("{}: cannot write: {}", shown, ec.message()), "choose another output path");
+  }
+  throw io_error(fmt::format("{}: cannot write: it is {}, not a regular file", shown, file_kind(st.type())),
+                 "give the path of a regular file or of a new one (nmc writes a new file and renames it over the old)");
+}
+
+// A symlink to a file is written through: the file it names is replaced and
+// the link kept, as `cp` would. A dangling link is replaced by the new file.
+fs::path through_links(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_symlink(fs::symlink_status(path, ec))) return path;
+  const auto target = fs::canonical(path, ec);
+  return ec ? path : target;
+}
+
 }  // namespace
 
 void remove_pending_outputs() noexcept {
@@ -80,7 +115,7 @@ std::string read_file(const fs::path& path) {
 }
 
 atomic_file::atomic_file(const fs::path& path)
-    : path_(path.has_parent_path() ? path : fs::path(".") / path), shown_(path.string()) {
+    : path_(through_links(path.has_parent_path() ? path : fs::path(".") / path)), shown_(path.string()) {
   const fs::path dir = path_.parent_path();
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -91,6 +126,7 @@ atomic_file::atomic_file(const fs::path& path)
     throw io_error(fmt::format("{}: cannot write: directory {} does not exist", path.string(), dir.string()),
                    "create the directory first or choose another output path");
   }
+  check_replaceable(path_, shown_);
   // A unique sibling name so the rename stays on one filesystem (atomic on POSIX).
   std::random_device rd;
   tmp_ = dir / fmt::format(".{}.tmp-{:08x}", path_.filename().string(), rd());
@@ -129,6 +165,7 @@ void atomic_file::close() {
 
 void atomic_file::commit() {
   close();
+  check_replaceable(path_, shown_);  // again: the path may have changed during a long run
   std::error_code ec;
   fs::rename(tmp_, path_, ec);
   if (ec) throw io_error(fmt::format("{}: cannot replace file: {}", shown_, ec.message()));

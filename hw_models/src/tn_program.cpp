@@ -1,5 +1,7 @@
 #include <nmc/hw/tn_program.hpp>
 
+#include <algorithm>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -173,6 +175,39 @@ tn_program deserialize(const std::string& bytes, const std::string& source) {
   return p;
 }
 
+namespace {
+
+// The timing fields bound the simulation: it runs frames x ticks_per_frame + output_tick_offset ticks. A class
+// spike reaches the output at most max input tick offset + (layers on its path) x the longest delay after its
+// frame starts (the timing pass makes it exactly that for the deepest layer), and a frame's outputs are done
+// ticks_per_frame ticks later; anything beyond cannot be the compiler's and would only make a run endless.
+template <typename Fail>
+void verify_timing(const tn_program& p, const Fail& fail) {
+  const auto& t = p.target;
+  if (p.ticks_per_frame < 1 || p.ticks_per_frame > max_ticks_per_frame) {
+    fail(fmt::format("ticks_per_frame: {} (expected 1..{})", p.ticks_per_frame, max_ticks_per_frame));
+  }
+  std::uint64_t input_offset = 0;
+  for (const auto& it : p.input_targets) input_offset = std::max<std::uint64_t>(input_offset, it.tick_offset);
+  std::vector<bool> used(p.layers.size(), false);
+  std::uint64_t layers = 0;
+  for (const auto& c : p.cores)
+    if (!used[c.layer]) used[c.layer] = true, ++layers;
+  const std::uint64_t offset_max = input_offset + layers * static_cast<std::uint64_t>(t.delay_max_ticks);
+  if (p.output_tick_offset > offset_max) {
+    fail(fmt::format("output_tick_offset: {} ticks, more than any path through the program takes: {} (input tick "
+                     "offset {} + {} layers x delays of at most {} ticks)",
+                     p.output_tick_offset, offset_max, input_offset, layers, t.delay_max_ticks));
+  }
+  const std::uint64_t latency_max = std::uint64_t{p.output_tick_offset} + p.ticks_per_frame;
+  if (p.latency_ticks > latency_max) {
+    fail(fmt::format("latency_ticks: {}, more than output tick offset {} + ticks per frame {}", p.latency_ticks,
+                     p.output_tick_offset, p.ticks_per_frame));
+  }
+}
+
+}  // namespace
+
 void verify_program(const tn_program& p, bool compiled) {
   auto fail = [&](const std::string& what) {
     if (compiled) throw internal_error("program verifier: " + what);
@@ -181,7 +216,20 @@ void verify_program(const tn_program& p, bool compiled) {
   const auto& t = p.target;
   const auto axons = static_cast<std::size_t>(t.axons), neurons = static_cast<std::size_t>(t.neurons);
   const auto row_words = neurons / 64;
-  if (p.chips == 0 || p.chips_x * p.chips_y < p.chips) fail(fmt::format("{} chips on a {}x{} arrangement", p.chips, p.chips_x, p.chips_y));
+  // The chips: as the place pass arranges them on the target's board (rows of at most chips_x), with global core
+  // coordinates that fit an int (the router and the simulator count hops in them).
+  if (p.chips == 0 || p.chips > static_cast<std::uint32_t>(std::numeric_limits<int>::max())) {
+    fail(fmt::format("chips: {} (expected 1..{})", p.chips, std::numeric_limits<int>::max()));
+  }
+  const std::uint32_t chips_x = std::min(p.chips, static_cast<std::uint32_t>(t.chips_x));
+  const std::uint32_t chips_y = (p.chips + chips_x - 1) / chips_x;
+  if (p.chips_x != chips_x || p.chips_y != chips_y) {
+    fail(fmt::format("chips_x, chips_y: {} chips arranged {}x{}; on the target's board of {} chips across they are {}x{}",
+                     p.chips, p.chips_x, p.chips_y, t.chips_x, chips_x, chips_y));
+  }
+  if (std::uint64_t{chips_y} * static_cast<std::uint64_t>(t.cores_y) > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
+    fail(fmt::format("chips: {} chips in {} rows of {} cores do not fit the core coordinates", p.chips, chips_y, t.cores_y));
+  }
   if (p.cores.size() > static_cast<std::size_t>(p.chips) * t.cores_per_chip()) {
     fail(fmt::format("{} cores for {} chips of {}", p.cores.size(), p.chips, t.cores_per_chip()));
   }
@@ -223,16 +271,32 @@ void verify_program(const tn_program& p, bool compiled) {
       }
     }
   }
-  const std::size_t bits = static_cast<std::size_t>(p.image_channels) * p.thermometer.size() * p.image_height * p.image_width;
+  // The input map: one offset per encoded input bit and one more. The product is checked factor by factor so
+  // that forged dimensions cannot wrap around to the vector's size.
+  if (p.thermometer.empty() && p.image_channels * std::uint64_t{p.image_height} * p.image_width != 0) {
+    fail(fmt::format("thermometer: no levels for a {}x{}x{} image", p.image_channels, p.image_height, p.image_width));
+  }
+  const std::uint64_t bits = detail::capped_product(
+      {p.image_channels, p.thermometer.size(), p.image_height, p.image_width}, p.input_offsets.size());
   if (p.input_offsets.size() != bits + 1 || p.input_offsets.front() != 0 || p.input_offsets.back() != p.input_targets.size()) {
-    fail(fmt::format("input map: {} offsets for {} input bits and {} targets", p.input_offsets.size(), bits, p.input_targets.size()));
+    fail(fmt::format("input map: {} offsets for {}x{}x{} pixels of {} levels and {} targets (expected one per input bit "
+                     "and one more)", p.input_offsets.size(), p.image_channels, p.image_height, p.image_width,
+                     p.thermometer.size(), p.input_targets.size()));
   }
   for (std::size_t i = 1; i < p.input_offsets.size(); ++i) if (p.input_offsets[i] < p.input_offsets[i - 1]) fail("input map: offsets decrease");
   for (const auto& it : p.input_targets) {
     if (it.core >= p.cores.size() || it.axon >= axons) fail(fmt::format("input target core {} axon {} does not exist", it.core, it.axon));
   }
-  for (auto c : p.output_class) if (c < -1 || c >= static_cast<std::int32_t>(p.classes)) fail(fmt::format("output port class {} of {}", c, p.classes));
-  if (p.ticks_per_frame < 1) fail("ticks per frame must be at least 1");
+  // The output map: every class has a port (a class without one could never win), every port a class or -1.
+  if (p.classes < 1 || p.classes > p.output_class.size()) {
+    fail(fmt::format("classes: {} for {} output ports (expected 1..{}: every class needs a port)", p.classes,
+                     p.output_class.size(), p.output_class.size()));
+  }
+  for (std::size_t port = 0; port < p.output_class.size(); ++port) {
+    const auto c = p.output_class[port];
+    if (c < -1 || c >= static_cast<std::int32_t>(p.classes)) fail(fmt::format("output port {}: class {} of {}", port, c, p.classes));
+  }
+  verify_timing(p, fail);
 }
 
 void write_program(const std::filesystem::path& path, const tn_program& p) {

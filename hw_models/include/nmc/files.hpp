@@ -3,6 +3,12 @@
 // place: `atomic_write` writes a temporary file beside the target and renames it
 // over the target only once everything is written and flushed, so a failed run
 // never leaves a half-written or clobbered output behind (docs/ARCHITECTURE.md 2.3).
+//
+// An output replaces only a regular file or nothing: a directory, a device
+// (/dev/full, /dev/null), a FIFO or a socket at the path is an io_error when
+// the output is opened, before any long step, and again just before the
+// rename. A symlink to a regular file is written through (the file it names
+// is replaced, the link stays); a dangling symlink is replaced.
 
 #include <cstdint>
 #include <filesystem>

@@ -82,8 +82,11 @@ struct dn_program {
   bool operator==(const dn_program&) const = default;
 };
 
-// Checks positions, uniqueness, ranges against the target and port indices;
-// throws internal_error when `compiled` (a compiler bug) or model_error.
+// Checks every field against the target: positions, uniqueness, ranges,
+// port indices, classes (every class has a port) and the timing (cycles per
+// tick, latency and port offsets within what a path through the program's
+// elements can take, so a run is bounded); the embedded model is checked by
+// convert::verify_embedded_model. Throws internal_error when `compiled` (a compiler bug) or model_error.
 void verify_program(const dn_program& p, bool compiled = true);
 
 std::string serialize(const dn_program& p);

@@ -21,6 +21,12 @@ namespace nmc::hw {
 
 inline constexpr std::uint32_t tn_program_version = 1;
 
+// The most ticks a frame may be presented for (tn_program::ticks_per_frame):
+// 4 s at the 1 ms tick, far beyond the 1 tick of the compiler's pipelined
+// programs and the tens of ticks of rate-coded TrueNorth networks; a larger
+// value in a file would make a run of a test set effectively endless.
+inline constexpr std::uint32_t max_ticks_per_frame = 4096;
+
 enum class reset_mode : std::uint8_t { normal = 0, linear = 1, none = 2 };
 
 // Where a neuron's spikes go.
@@ -95,8 +101,12 @@ struct tn_program {
   bool operator==(const tn_program&) const = default;
 };
 
-// Checks every structural invariant (sizes, ranges against the target, unique
-// placements, valid destinations and input/output maps); throws internal_error
+// Checks every field against the target: sizes, ranges, the chip arrangement,
+// unique placements, valid destinations, the input and output maps (every
+// class has a port) and the timing (ticks per frame, output tick offset and
+// latency within what the program's layers and delays allow, so a run is
+// bounded); the embedded model is checked by convert::verify_embedded_model.
+// Throws internal_error
 // when `compiled` (a bug in the compiler) or model_error otherwise, naming the
 // core, neuron or axon.
 void verify_program(const tn_program& p, bool compiled = true);

@@ -91,6 +91,7 @@ distributed_exchange::distributed_exchange(communicator& comm, const tn_partitio
   const auto r = static_cast<std::size_t>(comm.size());
   to_rank_.resize(r);
   send_counts_.resize(r);
+  recv_counts_.resize(r);
 }
 
 void distributed_exchange::exchange(std::span<const std::span<const spike>> buffers, const spike_delivery& local) {
@@ -112,7 +113,8 @@ void distributed_exchange::exchange(std::span<const std::span<const spike>> buff
     out += to_rank_[r].size();
   }
   const auto t1 = clock_type::now();
-  const auto recv_counts = comm_.exchange_counts(send_counts_);
+  comm_.exchange_counts(send_counts_, recv_counts_);
+  const auto& recv_counts = recv_counts_;
   const auto t2 = clock_type::now();
   send_.resize(out * sizeof(spike));
   std::size_t at = 0;

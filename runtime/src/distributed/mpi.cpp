@@ -44,11 +44,11 @@ public:
   int rank() const override { return rank_; }
   int size() const override { return size_; }
 
-  std::vector<std::size_t> exchange_counts(std::span<const std::size_t> send_counts) override {
-    std::vector<unsigned long long> out(send_counts.begin(), send_counts.end()), in(out.size());
-    check(MPI_Alltoall(out.data(), 1, MPI_UNSIGNED_LONG_LONG, in.data(), 1, MPI_UNSIGNED_LONG_LONG, MPI_COMM_WORLD),
+  void exchange_counts(std::span<const std::size_t> send_counts, std::span<std::size_t> recv_counts) override {
+    static_assert(sizeof(std::size_t) == sizeof(unsigned long long));
+    check(MPI_Alltoall(send_counts.data(), 1, MPI_UNSIGNED_LONG_LONG, recv_counts.data(), 1, MPI_UNSIGNED_LONG_LONG,
+                       MPI_COMM_WORLD),
           "MPI_Alltoall");
-    return {in.begin(), in.end()};
   }
 
   void exchange_data(std::span<const std::byte> send, std::span<const std::size_t> send_counts,

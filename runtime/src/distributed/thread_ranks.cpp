@@ -33,13 +33,11 @@ public:
   int rank() const override { return rank_; }
   int size() const override { return m_->ranks; }
 
-  std::vector<std::size_t> exchange_counts(std::span<const std::size_t> send_counts) override {
+  void exchange_counts(std::span<const std::size_t> send_counts, std::span<std::size_t> recv_counts) override {
     m_->counts[me()].assign(send_counts.begin(), send_counts.end());
     m_->point.arrive_and_wait();
-    std::vector<std::size_t> in(static_cast<std::size_t>(size()));
-    for (std::size_t r = 0; r < in.size(); ++r) in[r] = m_->counts[r][me()];
+    for (std::size_t r = 0; r < recv_counts.size(); ++r) recv_counts[r] = m_->counts[r][me()];
     m_->point.arrive_and_wait();
-    return in;
   }
 
   void exchange_data(std::span<const std::byte> send, std::span<const std::size_t> send_counts,

@@ -43,9 +43,11 @@ public:
   virtual ~communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  // counts[r]: bytes this rank sends to rank r; returns the bytes each rank
-  // sends to this one (the synchronisation point of an exchange).
-  virtual std::vector<std::size_t> exchange_counts(std::span<const std::size_t> send_counts) = 0;
+  // send_counts[r]: bytes this rank sends to rank r; recv_counts[r] gets the
+  // bytes rank r sends to this one (the synchronisation point of an
+  // exchange). Both spans have size() elements; nothing is allocated, so the
+  // tick loop can call it every tick.
+  virtual void exchange_counts(std::span<const std::size_t> send_counts, std::span<std::size_t> recv_counts) = 0;
   // The blocks themselves: `send` holds the blocks for ranks 0..R-1 back to
   // back; `recv` (sized to the sum of recv_counts) gets those from ranks
   // 0..R-1 in rank order.
@@ -98,7 +100,7 @@ private:
   const tn_partition& partition_;
   std::vector<std::vector<spike>> to_rank_;
   std::vector<std::byte> send_, recv_;
-  std::vector<std::size_t> send_counts_;
+  std::vector<std::size_t> send_counts_, recv_counts_;
 };
 
 // One rank's share of the work, for the report (imbalance shows here).

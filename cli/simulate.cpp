@@ -64,6 +64,19 @@ runtime::sim_options sim_options_of(const simulate_options& opts) {
   return so;
 }
 
+// What the report says about a TrueNorth program.
+frame_summary summary_of(const hw::tn_program& program, const std::string& name, const runtime::sim_options& so) {
+  frame_summary fs;
+  fs.program_name = name;
+  fs.model_name = program.model_name;
+  fs.model_text = program.model_text;
+  fs.model_hash = program.model_hash;
+  fs.hardware = fmt::format("{} cores, {} chip{}", program.cores.size(), program.chips, program.chips == 1 ? "" : "s");
+  fs.ticks_per_frame = so.ticks_per_frame > 0 ? so.ticks_per_frame : static_cast<int>(program.ticks_per_frame);
+  fs.latency_ticks = program.latency_ticks;
+  return fs;
+}
+
 // Options that mean nothing to a TrueNorth program.
 void refuse_grid_options(const simulate_options& opts) {
   refuse_options(opts.given, {"--spikes-in", "--steps", "--step-relays"}, "a TrueNorth program",
@@ -103,14 +116,7 @@ int simulate_program(const hw::tn_program& program, const std::string& program_n
           for (const auto& f : fired) s << tick << ',' << f.core << ',' << f.neuron << ',' << program.layers[program.cores[f.core].layer] << '\n';
         });
   }
-  frame_summary fs;
-  fs.program_name = program_name;
-  fs.model_name = program.model_name;
-  fs.model_text = program.model_text;
-  fs.model_hash = program.model_hash;
-  fs.hardware = fmt::format("{} cores, {} chip{}", program.cores.size(), program.chips, program.chips == 1 ? "" : "s");
-  fs.ticks_per_frame = so.ticks_per_frame > 0 ? so.ticks_per_frame : static_cast<int>(program.ticks_per_frame);
-  fs.latency_ticks = program.latency_ticks;
+  const frame_summary fs = summary_of(program, program_name, so);
   return report_frames(
       fs, data, r,
       [&](const runtime::frame_results& res) {
@@ -350,14 +356,7 @@ int simulate_distributed(const simulate_options& opts, std::ostream& out, runtim
       if (root && share) bar.update(done * data.frames / share);
     });
   }
-  frame_summary fs;
-  fs.program_name = opts.program;
-  fs.model_name = program.model_name;
-  fs.model_text = program.model_text;
-  fs.model_hash = program.model_hash;
-  fs.hardware = fmt::format("{} cores, {} chip{}", program.cores.size(), program.chips, program.chips == 1 ? "" : "s");
-  fs.ticks_per_frame = so.ticks_per_frame > 0 ? so.ticks_per_frame : static_cast<int>(program.ticks_per_frame);
-  fs.latency_ticks = program.latency_ticks;
+  const frame_summary fs = summary_of(program, opts.program, so);
   report_extras extras;
   extras.distributed = &d;
   extras.ranks = world.size();

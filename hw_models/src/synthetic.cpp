@@ -36,6 +36,25 @@ tn_program empty_program(const truenorth_target& target, const std::string& targ
   }
   return p;
 }
+// The parameters balanced_chip and balanced_board take.
+void check_balanced(const char* name, double density, int threshold, int max_delay, int radius) {
+  if (threshold < 1 || max_delay < 1 || max_delay > 15 || radius < 0 || !(density >= 0.0 && density <= 1.0)) {
+    throw usage_error(fmt::format("{}: threshold {} (>= 1), max delay {} (1..15), radius {} (>= 0), density {} (0..1)",
+                                  name, threshold, max_delay, radius, density));
+  }
+}
+
+// A neuron of the balanced network: weights +1, +2, -1, -2 by axon type,
+// leak +1 towards `threshold`, floored at 0 (beta 0, kappa 1).
+void balanced_neuron(tn_neuron& nr, int threshold, int v0) {
+  nr.weight = {1, 2, -1, -2};
+  nr.threshold = threshold;
+  nr.leak = 1;
+  nr.neg_threshold = 0;
+  nr.kappa = 1;
+  nr.initial_potential = v0;
+}
+
 }  // namespace
 
 tn_program periodic_chip(const truenorth_target& target, const std::string& target_text, int cores, double rate_hz,
@@ -104,11 +123,7 @@ tn_program random_chip(const truenorth_target& target, const std::string& target
 
 tn_program balanced_chip(const truenorth_target& target, const std::string& target_text, int cores, double density,
                          int threshold, int max_delay, int radius, std::uint64_t seed) {
-  if (threshold < 1 || max_delay < 1 || max_delay > 15 || radius < 0 || !(density >= 0.0 && density <= 1.0)) {
-    throw usage_error(fmt::format("balanced_chip: threshold {} (>= 1), max delay {} (1..15), radius {} (>= 0), "
-                                  "density {} (0..1)",
-                                  threshold, max_delay, radius, density));
-  }
+  check_balanced("balanced_chip", density, threshold, max_delay, radius);
   tn_program p = empty_program(target, target_text, cores, "balanced");
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u01(0.0, 1.0);
@@ -133,12 +148,7 @@ tn_program balanced_chip(const truenorth_target& target, const std::string& targ
         if (u01(rng) < density) c.crossbar[static_cast<std::size_t>(i * row_words + j / 64)] |= std::uint64_t{1} << (j % 64);
     for (int j = 0; j < n; ++j) {
       auto& nr = c.neurons[static_cast<std::size_t>(j)];
-      nr.weight = {1, 2, -1, -2};
-      nr.threshold = threshold;
-      nr.leak = 1;
-      nr.neg_threshold = 0;
-      nr.kappa = 1;
-      nr.initial_potential = v0(rng);
+      balanced_neuron(nr, threshold, v0(rng));
       if (j >= a) continue;  // more neurons than axons: the rest stay silent
       nr.dest = dest_kind::core;
       nr.dest_core = static_cast<std::uint32_t>((static_cast<int>(ci) + offset[static_cast<std::size_t>(j)]) % cores);
@@ -154,11 +164,7 @@ tn_program balanced_board(const truenorth_target& target, const std::string& tar
   if (chips_x < 1 || chips_y < 1 || chips_x * chips_y > 1024) {
     throw usage_error(fmt::format("balanced_board: {} x {} chips (1 to 1024 chips)", chips_x, chips_y));
   }
-  if (threshold < 1 || max_delay < 1 || max_delay > 15 || radius < 0 || !(density >= 0.0 && density <= 1.0)) {
-    throw usage_error(fmt::format("balanced_board: threshold {} (>= 1), max delay {} (1..15), radius {} (>= 0), "
-                                  "density {} (0..1)",
-                                  threshold, max_delay, radius, density));
-  }
+  check_balanced("balanced_board", density, threshold, max_delay, radius);
   const int per_chip = target.cores_per_chip();
   // One full chip with balanced_chip's parameters, its cores then placed and
   // rewired on the board.
@@ -210,12 +216,7 @@ tn_program balanced_board(const truenorth_target& target, const std::string& tar
       }
       for (int j = 0; j < n; ++j) {
         auto& nr = c.neurons[static_cast<std::size_t>(j)];
-        nr.weight = {1, 2, -1, -2};
-        nr.threshold = threshold;
-        nr.leak = 1;
-        nr.neg_threshold = 0;
-        nr.kappa = 1;
-        nr.initial_potential = v0(rng);
+        balanced_neuron(nr, threshold, v0(rng));
         if (j >= a) continue;
         const auto [dx, dy] = offset[static_cast<std::size_t>(j)];
         nr.dest = dest_kind::core;

@@ -55,16 +55,22 @@ inline model::network synthetic_network(const std::vector<conv_spec>& convs, int
   return net;
 }
 
-// The size of a one-chip Eedn network: six trinary conv layers with fan-in
-// <= 128 that compile onto most of one 4096-core chip.
-inline model::network one_chip_network(std::uint32_t seed = 1) {
-  return synthetic_network({{48, 3, 1, 1, 1},
-                            {96, 3, 2, 1, 8},
-                            {192, 3, 1, 1, 16},
-                            {256, 3, 2, 1, 32},
-                            {512, 3, 1, 1, 32},
-                            {1024, 7, 1, 0, 256}},
+// The one-chip network `k` times as wide: every layer has k times the
+// channels and k times the groups (the first conv keeps one group), so the
+// fan-in, the activity and the per-core statistics stay those of the one-chip
+// network while the cores grow about k-fold: k chips' worth.
+inline model::network chips_network(int k, std::uint32_t seed = 1) {
+  return synthetic_network({{48 * k, 3, 1, 1, 1},
+                            {96 * k, 3, 2, 1, 8 * k},
+                            {192 * k, 3, 1, 1, 16 * k},
+                            {256 * k, 3, 2, 1, 32 * k},
+                            {512 * k, 3, 1, 1, 32 * k},
+                            {1024 * k, 7, 1, 0, 256 * k}},
                            10, seed);
 }
+
+// The size of a one-chip Eedn network: six trinary conv layers with fan-in
+// <= 128 that compile onto most of one 4096-core chip.
+inline model::network one_chip_network(std::uint32_t seed = 1) { return chips_network(1, seed); }
 
 }  // namespace nmc::bench

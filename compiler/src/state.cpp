@@ -1,7 +1,7 @@
 #include <nmc/compiler/state.hpp>
 
 #include <algorithm>
-#include <set>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -45,17 +45,24 @@ void verify_state(const compile_state& s) {
       for (std::size_t n = 0; n < s.units[ui].copies.size(); ++n)
         if (slot_count[ui][n] != s.units[ui].copies[n])
           broken(fmt::format("partition: neuron {} of '{}' has {} slots for {} copies", n, s.units[ui].name, slot_count[ui][n], s.units[ui].copies[n]));
-    // Every axon is fed exactly once: by a slot or by an input bit.
-    std::set<std::pair<std::int32_t, std::int32_t>> fed;
+    // Every axon is fed exactly once: by a slot or by an input bit (a flag per
+    // axon: this runs after every pass, on millions of axons).
+    std::vector<std::size_t> first_axon(s.cores.size() + 1, 0);
+    for (std::size_t ci = 0; ci < s.cores.size(); ++ci) first_axon[ci + 1] = first_axon[ci] + s.cores[ci].axons.size();
+    std::vector<std::uint8_t> fed(first_axon.back(), 0);
+    auto feed = [&](std::int32_t core, std::int32_t axon) {
+      if (core < 0 || static_cast<std::size_t>(core) >= s.cores.size() || axon < 0 ||
+          static_cast<std::size_t>(axon) >= s.cores[static_cast<std::size_t>(core)].axons.size())
+        broken(fmt::format("partition: a slot or input bit feeds core {} axon {}, which does not exist", core, axon));
+      if (fed[first_axon[static_cast<std::size_t>(core)] + static_cast<std::size_t>(axon)]++) broken("partition: an axon is fed twice");
+    };
     for (const auto& c : s.cores)
       for (const auto& sl : c.slots)
-        if (!sl.output && !fed.insert({sl.dest_core, sl.dest_axon}).second) broken("partition: an axon is fed twice");
+        if (!sl.output) feed(sl.dest_core, sl.dest_axon);
     for (const auto& targets : s.input_targets)
-      for (const auto& it : targets)
-        if (!fed.insert({it.core, it.axon}).second) broken("partition: an axon is fed twice");
-    std::size_t axons = 0;
-    for (const auto& c : s.cores) axons += c.axons.size();
-    if (fed.size() != axons) broken(fmt::format("partition: {} axons but {} are fed", axons, fed.size()));
+      for (const auto& it : targets) feed(it.core, it.axon);
+    const auto unfed = static_cast<std::size_t>(std::count(fed.begin(), fed.end(), 0));
+    if (unfed) broken(fmt::format("partition: {} of {} axons are not fed", unfed, fed.size()));
   }
   if (ran(s, "timing")) {
     for (const auto& c : s.cores)
@@ -63,11 +70,13 @@ void verify_state(const compile_state& s) {
         if (sl.delay < t.delay_min_ticks || sl.delay > t.delay_max_ticks) broken(fmt::format("timing: delay {}", sl.delay));
   }
   if (ran(s, "place")) {
-    std::set<std::tuple<int, int, int>> sites;
+    std::vector<std::uint8_t> taken(static_cast<std::size_t>(s.opts.chips) * static_cast<std::size_t>(t.cores_per_chip()), 0);
     for (const auto& c : s.cores) {
       if (c.chip < 0 || c.chip >= s.opts.chips || c.x < 0 || c.y < 0 || c.x >= t.cores_x || c.y >= t.cores_y)
         broken(fmt::format("place: site chip {} ({}, {})", c.chip, c.x, c.y));
-      if (!sites.insert({c.chip, c.x, c.y}).second) broken(fmt::format("place: site chip {} ({}, {}) used twice", c.chip, c.x, c.y));
+      const auto site = (static_cast<std::size_t>(c.chip) * static_cast<std::size_t>(t.cores_y) + static_cast<std::size_t>(c.y)) *
+                            static_cast<std::size_t>(t.cores_x) + static_cast<std::size_t>(c.x);
+      if (taken[site]++) broken(fmt::format("place: site chip {} ({}, {}) used twice", c.chip, c.x, c.y));
     }
   }
   if (ran(s, "route")) {

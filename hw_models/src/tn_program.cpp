@@ -216,16 +216,16 @@ void verify_program(const tn_program& p, bool compiled) {
   const auto& t = p.target;
   const auto axons = static_cast<std::size_t>(t.axons), neurons = static_cast<std::size_t>(t.neurons);
   const auto row_words = neurons / 64;
-  // The chips: as the place pass arranges them on the target's board (rows of at most chips_x), with global core
-  // coordinates that fit an int (the router and the simulator count hops in them).
-  if (p.chips == 0 || p.chips > static_cast<std::uint32_t>(std::numeric_limits<int>::max())) {
-    fail(fmt::format("chips: {} (expected 1..{})", p.chips, std::numeric_limits<int>::max()));
-  }
-  const std::uint32_t chips_x = std::min(p.chips, static_cast<std::uint32_t>(t.chips_x));
-  const std::uint32_t chips_y = (p.chips + chips_x - 1) / chips_x;
-  if (p.chips_x != chips_x || p.chips_y != chips_y) {
-    fail(fmt::format("chips_x, chips_y: {} chips arranged {}x{}; on the target's board of {} chips across they are {}x{}",
-                     p.chips, p.chips_x, p.chips_y, t.chips_x, chips_x, chips_y));
+  // The chips: rows of chips_x (the place pass chooses them with chip_grid; programs of earlier versions used rows
+  // of the board's width), with global core coordinates that fit an int (the router and the simulator count hops
+  // in them).
+  constexpr std::uint32_t max_chips = 1u << 20;
+  if (p.chips == 0 || p.chips > max_chips) fail(fmt::format("chips: {} (expected 1..{})", p.chips, max_chips));
+  const std::uint32_t chips_x = p.chips_x, chips_y = p.chips_y;
+  if (chips_x == 0 || chips_x > p.chips || chips_y != (p.chips + chips_x - 1) / chips_x) {
+    fail(fmt::format("chips_x, chips_y: {} chips arranged {}x{} (expected 1 <= chips_x <= chips and chips_y = "
+                     "chips / chips_x rounded up)",
+                     p.chips, p.chips_x, p.chips_y));
   }
   if (std::uint64_t{chips_y} * static_cast<std::uint64_t>(t.cores_y) > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
     fail(fmt::format("chips: {} chips in {} rows of {} cores do not fit the core coordinates", p.chips, chips_y, t.cores_y));

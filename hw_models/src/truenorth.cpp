@@ -158,4 +158,14 @@ std::string describe(const truenorth_target& t) {
       t.static_power_voltage_v);
 }
 
+chip_arrangement chip_grid(int chips, const truenorth_target& t) {
+  chips = std::max(chips, 1);
+  chip_arrangement a;
+  while (a.x * a.x < chips) ++a.x;  // ceil(sqrt(chips))
+  if (chips <= t.chips_per_board())  // a block of the board: no wider than it, no taller
+    a.x = std::max(std::min(a.x, t.chips_x), (chips + t.chips_y - 1) / t.chips_y);
+  a.y = (chips + a.x - 1) / a.x;
+  return a;
+}
+
 }  // namespace nmc::hw

@@ -86,7 +86,7 @@ TEST_CASE("error: forged TrueNorth programs with a valid checksum are refused, n
        "output port 0: class 9, but its neuron of the output layer 'out' votes for class 0"},
       {"port-range", [](auto& p) { p.output_class[3] = 10; }, "output port 3: class 10 of 10"},
       {"chips", [](auto& p) { p.chips_x = 3; },
-       "chips_x, chips_y: 1 chips arranged 3x1; on the target's board of 4 chips across they are 1x1"},
+       "chips_x, chips_y: 1 chips arranged 3x1 (expected 1 <= chips_x <= chips"},
       {"hash", [](auto& p) { p.model_hash ^= 1; }, "model_hash: "},
       {"image", [](auto& p) { p.thermometer = {100}; },
        "thermometer: levels [100], but the embedded model 'small' encodes with [128]"},

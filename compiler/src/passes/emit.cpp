@@ -7,6 +7,7 @@
 // Pool neurons use only type 1 with lambda = 1 - pool threshold; splitter
 // neurons relay their one axon (lambda = 0).
 
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
@@ -53,6 +54,8 @@ void emit_pass(compile_state& s) {
 
   const auto row_words = static_cast<std::size_t>(t.neurons / 64);
   p.cores.resize(s.cores.size());
+  std::vector<std::pair<std::pair<source_ref, std::uint8_t>, std::size_t>> axon_of;
+  std::vector<std::size_t> slot_order, neuron_axons;
   for (std::size_t ci = 0; ci < s.cores.size(); ++ci) {
     const auto& lc = s.cores[ci];
     const auto& u = s.units[static_cast<std::size_t>(lc.unit)];
@@ -65,12 +68,21 @@ void emit_pass(compile_state& s) {
     core.axon_type.assign(static_cast<std::size_t>(t.axons), 0);
     core.crossbar.assign(static_cast<std::size_t>(t.axons) * row_words, 0);
     core.neurons.assign(static_cast<std::size_t>(t.neurons), hw::tn_neuron{});
-    std::map<std::pair<source_ref, std::uint8_t>, std::size_t> axon_of;
+    // (origin, type) -> axon, sorted for binary search (a map per core costs
+    // more than the rest of the pass on large models).
+    axon_of.clear();
     for (std::size_t a = 0; a < lc.axons.size(); ++a) {
       core.axon_type[a] = lc.axons[a].type;
-      axon_of[{lc.axons[a].origin, lc.axons[a].type}] = a;
+      axon_of.push_back({{lc.axons[a].origin, lc.axons[a].type}, a});
     }
-    for (std::size_t j = 0; j < lc.slots.size(); ++j) {
+    std::sort(axon_of.begin(), axon_of.end());
+    // Slots in neuron order, so that a neuron's copies follow each other.
+    slot_order.resize(lc.slots.size());
+    for (std::size_t j = 0; j < slot_order.size(); ++j) slot_order[j] = j;
+    std::stable_sort(slot_order.begin(), slot_order.end(),
+                     [&](std::size_t a, std::size_t b) { return lc.slots[a].neuron < lc.slots[b].neuron; });
+    std::int32_t axons_neuron = -1;
+    for (const std::size_t j : slot_order) {
       const auto& sl = lc.slots[j];
       auto& nr = core.neurons[j];
       nr.weight = {-1, 1, 0, 0};
@@ -88,12 +100,21 @@ void emit_pass(compile_state& s) {
       nr.dest_core = sl.output ? 0 : static_cast<std::uint32_t>(sl.dest_core);
       nr.dest_axon = static_cast<std::uint16_t>(sl.output ? sl.dest_core : sl.dest_axon);
       nr.delay_ticks = static_cast<std::uint8_t>(sl.delay);
-      for_each_input(s, u, sl.neuron, [&](source_ref src, int w) {
-        const auto type = static_cast<std::uint8_t>(u.kind == unit_kind::weighted && w < 0 ? 0 : 1);
-        const auto it = axon_of.find({src, type});
-        if (it == axon_of.end()) throw internal_error(fmt::format("emit: core {} lacks an axon for an input", ci));
-        core.crossbar[it->second * row_words + j / 64] |= std::uint64_t{1} << (j % 64);
-      });
+      // The neuron's axons, found once for all its slots (its copies).
+      if (sl.neuron != axons_neuron) {
+        axons_neuron = sl.neuron;
+        neuron_axons.clear();
+        for_each_input(s, u, sl.neuron, [&](source_ref src, int w) {
+          const auto type = static_cast<std::uint8_t>(u.kind == unit_kind::weighted && w < 0 ? 0 : 1);
+          const std::pair<source_ref, std::uint8_t> key{src, type};
+          const auto it = std::lower_bound(axon_of.begin(), axon_of.end(), key,
+                                           [](const auto& e, const auto& k) { return e.first < k; });
+          if (it == axon_of.end() || it->first != key)
+            throw internal_error(fmt::format("emit: core {} lacks an axon for an input", ci));
+          neuron_axons.push_back(it->second);
+        });
+      }
+      for (const auto a : neuron_axons) core.crossbar[a * row_words + j / 64] |= std::uint64_t{1} << (j % 64);
     }
   }
 

@@ -34,6 +34,16 @@ struct truenorth_target {
   int chips_per_board() const { return chips_x * chips_y; }
 };
 
+// How the compiler arranges `chips` chips, chip k at column k % x, row k / x:
+// a near-square block (ceil(sqrt(chips)) across), so that the span a spike
+// path may need grows as the square root of the chips. Up to one board's
+// worth, the block is one the board holds (no wider than chips_x, no taller
+// than chips_y); more chips are boards cabled side by side.
+struct chip_arrangement {
+  int x = 1, y = 1;
+};
+chip_arrangement chip_grid(int chips, const truenorth_target& t);
+
 // Loads and validates a target file; throws config_error naming the file,
 // line, key and allowed range.
 truenorth_target load_truenorth(const std::filesystem::path& path);

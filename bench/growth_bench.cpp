@@ -1,0 +1,139 @@
+// How cost grows with chips: the synthetic one-chip Eedn network made k times
+// as wide (bench/synthetic.hpp, chips_network), compiled for the fewest chips
+// it fits (tried from its cores' lower bound up), then simulated on
+// Fashion-MNIST test frames at each thread count. Prints one JSON line per
+// thread count: compile seconds and peak memory, cores and chips, chip
+// crossings, simulator memory per chip, ticks/s, chip-ticks/s and frames/s.
+// bench/run.sh turns the lines into the growth table of bench/RESULTS.md.
+//
+//   nmc_bench_growth --scale K [--frames F] [--threads 1,2] [--seed S]
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <nmc/compiler/pipeline.hpp>
+#include <nmc/convert/yaml_model.hpp>
+#include <nmc/error.hpp>
+#include <nmc/files.hpp>
+#include <nmc/hw/truenorth.hpp>
+#include <nmc/runtime/dataset.hpp>
+#include <nmc/runtime/tn_sim.hpp>
+
+#include "synthetic.hpp"
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // KiB on Linux
+}
+
+double rss_mib() {  // resident now
+  std::ifstream f("/proc/self/statm");
+  long pages = 0, resident = 0;
+  f >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+std::vector<int> parse_list(const std::string& s) {
+  std::vector<int> v;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) v.push_back(std::stoi(item));
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    int scale = 1;
+    std::size_t frames = 200;
+    std::vector<int> threads = {1, 2};
+    std::uint32_t seed = 1;
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      if (i + 1 >= argc) throw nmc::usage_error(fmt::format("{} needs a value", a));
+      const std::string v = argv[++i];
+      if (a == "--scale") scale = std::stoi(v);
+      else if (a == "--frames") frames = std::stoul(v);
+      else if (a == "--threads") threads = parse_list(v);
+      else if (a == "--seed") seed = static_cast<std::uint32_t>(std::stoul(v));
+      else throw nmc::usage_error(fmt::format("unknown option {}", a));
+    }
+    if (scale < 1 || frames < 1 || threads.empty()) throw nmc::usage_error("--scale and --frames must be at least 1");
+
+    const std::string text = nmc::read_file(nmc::hw::default_truenorth_path());
+    const auto target = nmc::hw::parse_truenorth(text, "truenorth.yaml");
+    const auto net = nmc::bench::chips_network(scale, seed);
+    const std::string model_text = nmc::convert::to_yaml(net);
+
+    // The fewest chips that hold the cores: from `scale` chips up.
+    const double rss0 = rss_mib();
+    const auto t0 = std::chrono::steady_clock::now();
+    nmc::compiler::pipeline_options po;
+    po.opts.chips = scale;
+    nmc::compiler::compile_state state;
+    for (;;) {
+      try {
+        state = nmc::compiler::compile_truenorth(net, target, text, model_text, po);
+        break;
+      } catch (const nmc::fit_error&) {
+        if (++po.opts.chips > 1024) throw;
+      }
+    }
+    const double compile_s = seconds_since(t0);
+    const double compile_peak = peak_rss_mib() - rss0;
+    std::int64_t lower = 0;
+    for (const auto& u : state.units) lower += u.lower_bound;
+    const auto& p = state.program;
+    std::string passes;
+    for (const auto& pt : state.times) passes += fmt::format("{}\"{}\": {:.2f}", passes.empty() ? "" : ", ", pt.pass, pt.seconds);
+
+    auto data = nmc::runtime::load_dataset("fashion-mnist:test");
+    nmc::runtime::limit_frames(data, frames);
+    for (int t : threads) {
+      nmc::runtime::sim_options o;
+      o.threads = t;
+      double before = rss_mib(), after = before;
+      {
+        const nmc::runtime::tn_simulator sim(p, o);
+        after = rss_mib();
+      }
+      const auto r = nmc::runtime::run_frames(p, data, o);
+      fmt::print("{{\"bench\": \"growth\", \"scale\": {}, \"chips\": {}, \"board\": \"{}x{}\", \"cores\": {}, "
+                 "\"cores_lower_bound\": {}, \"compile_s\": {:.2f}, \"compile_s_per_kcore\": {:.3f}, "
+                 "\"compile_peak_mib\": {:.0f}, \"mean_hops\": {:.2f}, \"max_hops\": {}, "
+                 "\"crossing_connections\": {}, \"connections\": {}, \"threads\": {}, \"frames\": {}, \"ticks\": {}, "
+                 "\"wall_s\": {:.3f}, \"ticks_per_s\": {:.2f}, \"chip_ticks_per_s\": {:.2f}, \"frames_per_s\": {:.2f}, "
+                 "\"sim_mib\": {:.0f}, \"sim_mib_per_chip\": {:.1f}, \"spikes\": {}, \"chip_crossings\": {}, \"pass_s\": {{{}}}}}\n",
+                 scale, p.chips, state.chips_x, state.chips_y, p.cores.size(), lower, compile_s,
+                 compile_s * 1000.0 / static_cast<double>(p.cores.size()), compile_peak, state.routes.mean_hops,
+                 state.routes.max_hops, state.routes.crossing_connections, state.routes.connections, t, r.frames,
+                 r.ticks, r.wall_s, static_cast<double>(r.ticks) / r.wall_s,
+                 static_cast<double>(r.ticks) * p.chips / r.wall_s, static_cast<double>(r.frames) / r.wall_s,
+                 after - before, (after - before) / p.chips, r.totals.spikes, r.totals.chip_crossings, passes);
+      std::fflush(stdout);
+    }
+    return 0;
+  } catch (const nmc::error& e) {
+    std::fprintf(stderr, "nmc_bench_growth: %s\n", e.what());
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nmc_bench_growth: %s\n", e.what());
+    return 1;
+  }
+}

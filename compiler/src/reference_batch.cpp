@@ -56,7 +56,9 @@ NMC_INLINE void full_add(lanes_t& sum, lanes_t& carry, const lanes_t& a, const l
 constexpr int max_count_bits = 40;
 
 // Bits of a counter that can count n inputs (at least 3: ones, twos, fours).
-int count_bits_for(std::size_t n) { return std::max(3, static_cast<int>(std::bit_width(n))); }
+int count_bits_for(std::size_t n) {
+  return std::max(3, static_cast<int>(std::bit_width(n)));
+}
 
 // The lane-wise count of taps[0, n) (n a multiple of 8; tap t reads slot
 // patch[t >> 1], negated if t & 1) as bits[0, nbits), least significant first.
@@ -115,7 +117,8 @@ NMC_INLINE void neuron(const word* lanes, const std::uint32_t* patch, const batc
                        std::size_t n, lanes_t& out) {
   lanes_t bits[max_count_bits];
   const int nbits = nt.count_bits[n];
-  count_taps(lanes, patch, nt.taps.data() + nt.begin[n], nt.begin[n + 1] - nt.begin[n], nbits, bits);
+  count_taps(lanes, patch, nt.taps.data() + nt.begin[n], nt.begin[n + 1] - nt.begin[n], nbits,
+             bits);
   at_least(out, bits, nbits, nt.need[n]);
 }
 
@@ -138,7 +141,8 @@ NMC_INLINE void conv_body(const reference_net::batch_plan& plan, const batch::co
               const int ix = ox * s.sw - s.pw + kx;
               patch[j] = iy < 0 || ix < 0 || iy >= ih || ix >= iw
                              ? batch::zero_slot
-                             : in[(plane + static_cast<std::size_t>(iy)) * iw + static_cast<std::size_t>(ix)];
+                             : in[(plane + static_cast<std::size_t>(iy)) * iw +
+                                  static_cast<std::size_t>(ix)];
             }
           }
         }
@@ -216,7 +220,8 @@ void encode(const batch::encode_stage& s, const std::uint8_t* pixels, std::size_
         for (std::size_t k = 0; k < levels; ++k)
           level[k] |= static_cast<word>(v >= s.thresholds[k]) << (f - f0);
       }
-      for (std::size_t k = 0; k < levels; ++k) lanes[std::size_t{s.slot[p * levels + k]} * lane_words + w] = level[k];
+      for (std::size_t k = 0; k < levels; ++k)
+        lanes[std::size_t{s.slot[p * levels + k]} * lane_words + w] = level[k];
     }
   }
 }
@@ -227,19 +232,19 @@ struct kernel_set {
   void (*output)(const reference_net::batch_plan&, const word*, std::size_t, std::int32_t*);
 };
 
-#define NMC_KERNELS(suffix, attr)                                                                      \
-  attr void conv_##suffix(const reference_net::batch_plan& p, const batch::conv_stage& s, word* l,     \
-                          std::uint32_t* patch) {                                                      \
-    conv_body(p, s, l, patch);                                                                         \
-  }                                                                                                    \
-  attr void pool_##suffix(const reference_net::batch_plan& p, const batch::pool_stage& s, word* l,     \
-                          std::uint32_t* patch) {                                                      \
-    pool_body(p, s, l, patch);                                                                         \
-  }                                                                                                    \
-  attr void output_##suffix(const reference_net::batch_plan& p, const word* l, std::size_t frames,     \
-                            std::int32_t* counts) {                                                    \
-    output_body(p, l, frames, counts);                                                                 \
-  }                                                                                                    \
+#define NMC_KERNELS(suffix, attr)                                                                  \
+  attr void conv_##suffix(const reference_net::batch_plan& p, const batch::conv_stage& s, word* l, \
+                          std::uint32_t* patch) {                                                  \
+    conv_body(p, s, l, patch);                                                                     \
+  }                                                                                                \
+  attr void pool_##suffix(const reference_net::batch_plan& p, const batch::pool_stage& s, word* l, \
+                          std::uint32_t* patch) {                                                  \
+    pool_body(p, s, l, patch);                                                                     \
+  }                                                                                                \
+  attr void output_##suffix(const reference_net::batch_plan& p, const word* l, std::size_t frames, \
+                            std::int32_t* counts) {                                                \
+    output_body(p, l, frames, counts);                                                             \
+  }                                                                                                \
   constexpr kernel_set kernels_##suffix{conv_##suffix, pool_##suffix, output_##suffix};
 
 NMC_KERNELS(portable, )
@@ -303,7 +308,9 @@ void add_neuron(batch::neuron_taps& nt, const std::int8_t* w, std::size_t n, int
   nt.count_bits.push_back(static_cast<std::uint8_t>(count_bits_for(count)));
 }
 
-std::size_t round8(std::size_t n) { return (n + 7) / 8 * 8; }
+std::size_t round8(std::size_t n) {
+  return (n + 7) / 8 * 8;
+}
 
 }  // namespace
 
@@ -319,8 +326,9 @@ std::unique_ptr<reference_net::batch_plan> make_batch_plan(const network& net) {
     for (int c = 0; c < s.channels; ++c)
       for (int y = 0; y < s.height; ++y)
         for (int x = 0; x < s.width; ++x)
-          map[(static_cast<std::size_t>(c) * s.height + y) * s.width + x] = static_cast<std::uint32_t>(
-              p.slots + (static_cast<std::size_t>(y) * s.width + x) * s.channels + c);
+          map[(static_cast<std::size_t>(c) * s.height + y) * s.width + x] =
+              static_cast<std::uint32_t>(
+                  p.slots + (static_cast<std::size_t>(y) * s.width + x) * s.channels + c);
     p.slots += map.size();
   };
 
@@ -337,8 +345,10 @@ std::unique_ptr<reference_net::batch_plan> make_batch_plan(const network& net) {
         for (int y = 0; y < e.image.height; ++y)
           for (int x = 0; x < e.image.width; ++x)
             for (int k = 0; k < levels; ++k)
-              e.slot.push_back(p.slot_of[i][(static_cast<std::size_t>(c * levels + k) * l.shape.height + y) *
-                                                l.shape.width + x]);
+              e.slot.push_back(
+                  p.slot_of[i][(static_cast<std::size_t>(c * levels + k) * l.shape.height + y) *
+                                   l.shape.width +
+                               x]);
     } else if (const auto* t = std::get_if<threshold_op>(&l.op)) {
       const layer& src = net[l.inputs[0]];
       const layer& in = net[src.inputs[0]];
@@ -359,7 +369,8 @@ std::unique_ptr<reference_net::batch_plan> make_batch_plan(const network& net) {
         s.out_shape = {l.shape.channels, 1, 1};
       }
       const std::size_t fan = static_cast<std::size_t>(s.kh) * s.kw * s.cin_g;
-      const auto& weights = src.is<conv2d_op>() ? src.as<conv2d_op>().weights : src.as<dense_op>().weights;
+      const auto& weights =
+          src.is<conv2d_op>() ? src.as<conv2d_op>().weights : src.as<dense_op>().weights;
       for (int o = 0; o < s.out_shape.channels; ++o)
         add_neuron(s.neurons, weights.data() + static_cast<std::size_t>(o) * fan, fan, t->sign[o],
                    t->threshold[o], static_cast<std::uint32_t>(fan));
@@ -392,14 +403,16 @@ std::unique_ptr<reference_net::batch_plan> make_batch_plan(const network& net) {
       auto& o = p.output;
       o.slots.assign(static_cast<std::size_t>(outp->classes), {});
       for (std::size_t k = 0; k < in.size(); ++k)
-        if (outp->class_of[k] >= 0) o.slots[static_cast<std::size_t>(outp->class_of[k])].push_back(in[k]);
+        if (outp->class_of[k] >= 0)
+          o.slots[static_cast<std::size_t>(outp->class_of[k])].push_back(in[k]);
       std::size_t longest = 0;
       for (auto& v : o.slots) {
         v.resize(round8(v.size()), batch::zero_slot);
         longest = std::max(longest, v.size());
         o.count_bits.push_back(static_cast<std::uint8_t>(count_bits_for(v.size())));
       }
-      for (std::size_t k = 0; k < longest; ++k) o.taps.push_back(static_cast<std::uint32_t>(k) << 1);
+      for (std::size_t k = 0; k < longest; ++k)
+        o.taps.push_back(static_cast<std::uint32_t>(k) << 1);
     }
     // conv2d and dense layers are evaluated with the threshold layer that reads them.
   }
@@ -408,8 +421,9 @@ std::unique_ptr<reference_net::batch_plan> make_batch_plan(const network& net) {
 
 batch_workspace reference_net::make_batch_workspace(batch_kernel kernel) const {
   if (!supported(kernel)) {
-    throw internal_error("reference_net::make_batch_workspace: this CPU lacks the kernel's instructions",
-                         "ask for batch_kernel::best, or check supported() first");
+    throw internal_error(
+        "reference_net::make_batch_workspace: this CPU lacks the kernel's instructions",
+        "ask for batch_kernel::best, or check supported() first");
   }
   batch_workspace ws;
   ws.net_ = this;
@@ -428,18 +442,20 @@ std::uint64_t* batch_workspace::lanes() {
   return const_cast<std::uint64_t*>(std::as_const(*this).lanes());
 }
 
-void reference_net::run_batch(std::span<const std::uint8_t> pixels, std::size_t n, batch_workspace& ws,
-                              std::span<std::int32_t> counts_out) const {
-  if (ws.net_ != this) throw internal_error("reference_net::run_batch: workspace of another network");
+void reference_net::run_batch(std::span<const std::uint8_t> pixels, std::size_t n,
+                              batch_workspace& ws, std::span<std::int32_t> counts_out) const {
+  if (ws.net_ != this)
+    throw internal_error("reference_net::run_batch: workspace of another network");
   if (pixels.size() != n * pixels_) {
-    throw data_error(fmt::format("{} frames of {} pixels need {} bytes, but {} were given", n, pixels_,
-                                 n * pixels_, pixels.size()),
+    throw data_error(fmt::format("{} frames of {} pixels need {} bytes, but {} were given", n,
+                                 pixels_, n * pixels_, pixels.size()),
                      "the dataset's image size must match the input layer's shape");
   }
   const auto classes = static_cast<std::size_t>(classes_);
   if (counts_out.size() != n * classes) {
-    throw internal_error(fmt::format("reference_net::run_batch: {} counts for {} frames of {} classes",
-                                     counts_out.size(), n, classes));
+    throw internal_error(
+        fmt::format("reference_net::run_batch: {} counts for {} frames of {} classes",
+                    counts_out.size(), n, classes));
   }
   const auto& k = kernels_for(ws.kernel_);
   const auto& p = *batch_;
@@ -462,13 +478,17 @@ void reference_net::run_batch(std::span<const std::uint8_t> pixels, std::size_t 
 }
 
 bool batch_workspace::bit(layer_id id, std::size_t frame, int c, int y, int x) const {
-  if (!net_ || id.index() >= net_->batch_->slot_of.size() || net_->batch_->slot_of[id.index()].empty()) {
-    throw internal_error(fmt::format("batch_workspace::bit: layer #{} has no binary activations", id));
+  if (!net_ || id.index() >= net_->batch_->slot_of.size() ||
+      net_->batch_->slot_of[id.index()].empty()) {
+    throw internal_error(
+        fmt::format("batch_workspace::bit: layer #{} has no binary activations", id));
   }
   const auto& s = net_->shapes_[id.index()];
-  if (c < 0 || y < 0 || x < 0 || c >= s.channels || y >= s.height || x >= s.width || frame >= frames_) {
-    throw internal_error(fmt::format("batch_workspace::bit: frame {} ({}, {}, {}) outside {} frames of {}x{}x{}",
-                                     frame, c, y, x, frames_, s.channels, s.height, s.width));
+  if (c < 0 || y < 0 || x < 0 || c >= s.channels || y >= s.height || x >= s.width ||
+      frame >= frames_) {
+    throw internal_error(
+        fmt::format("batch_workspace::bit: frame {} ({}, {}, {}) outside {} frames of {}x{}x{}",
+                    frame, c, y, x, frames_, s.channels, s.height, s.width));
   }
   const std::uint32_t slot =
       net_->batch_->slot_of[id.index()][(static_cast<std::size_t>(c) * s.height + y) * s.width + x];

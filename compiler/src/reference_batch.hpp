@@ -55,7 +55,7 @@ struct pool_stage {
   int in = 0, out = 0;
   tensor_shape in_shape, out_shape;
   int kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, threshold = 1;
-  int window = 0;  // kh * kw rounded up to a multiple of 8
+  int window = 0;     // kh * kw rounded up to a multiple of 8
   neuron_taps count;  // one neuron over the window's slots (threshold > 1 only)
 };
 

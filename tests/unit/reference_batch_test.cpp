@@ -1,10 +1,10 @@
 // reference_net::run_batch (bit-sliced across frames) against run() and the
 // naive forward pass of tests/common/builders.hpp, with every kernel this CPU
 // has: counts, predicted classes and every binary activation.
-#include <doctest/doctest.h>
-
 #include <filesystem>
 #include <random>
+
+#include <doctest/doctest.h>
 
 #include <nmc/convert/load.hpp>
 #include <nmc/model/reference.hpp>
@@ -28,10 +28,14 @@ std::vector<batch_kernel> kernels() {
 
 const char* name(batch_kernel k) {
   switch (k) {
-    case batch_kernel::portable: return "portable";
-    case batch_kernel::avx2: return "avx2";
-    case batch_kernel::avx512: return "avx512";
-    default: return "best";
+    case batch_kernel::portable:
+      return "portable";
+    case batch_kernel::avx2:
+      return "avx2";
+    case batch_kernel::avx512:
+      return "avx512";
+    default:
+      return "best";
   }
 }
 
@@ -88,7 +92,8 @@ void check_against_run(const network& net, std::span<const std::uint8_t> px, std
       REQUIRE(predicted_class(std::span(got).subspan(f * classes, classes)) == want_class[f]);
     const std::size_t last0 = (n - 1) / reference_net::batch_frames * reference_net::batch_frames;
     REQUIRE(bws.frames() == n - last0);
-    for (std::size_t f : {std::size_t{0}, std::size_t{63}, std::size_t{64}, std::size_t{65}, bws.frames() - 1}) {
+    for (std::size_t f :
+         {std::size_t{0}, std::size_t{63}, std::size_t{64}, std::size_t{65}, bws.frames() - 1}) {
       if (f >= bws.frames()) continue;
       CAPTURE(f);
       check_activations(net, ref, bws, f, px.subspan((last0 + f) * p, p));
@@ -98,8 +103,9 @@ void check_against_run(const network& net, std::span<const std::uint8_t> px, std
 
 }  // namespace
 
-TEST_CASE("reference: run_batch equals run on the shipped models, for batch and partial-batch sizes" *
-          doctest::skip(!nmc::test::have_fashion_mnist())) {
+TEST_CASE(
+    "reference: run_batch equals run on the shipped models, for batch and partial-batch sizes" *
+    doctest::skip(!nmc::test::have_fashion_mnist())) {
   const std::filesystem::path dir = NMC_SOURCE_DIR;
   auto data = runtime::load_dataset("fashion-mnist:test");
   runtime::limit_frames(data, 700);
@@ -118,12 +124,15 @@ TEST_CASE("reference: run_batch equals run on the example models") {
   for (const char* model : {"examples/all_layers.yaml", "examples/tiny_fmnist.yaml"}) {
     CAPTURE(model);
     const auto net = convert::load_model(dir / model);
-    const auto px = random_pixels(rng, 600 * static_cast<std::size_t>(net[net.input()].as<input_op>().image.size()));
+    const auto px = random_pixels(
+        rng, 600 * static_cast<std::size_t>(net[net.input()].as<input_op>().image.size()));
     check_against_run(net, px, 600);
   }
 }
 
-TEST_CASE("reference: run_batch agrees with the naive forward pass on random networks, every layer and frame") {
+TEST_CASE(
+    "reference: run_batch agrees with the naive forward pass on random networks, every layer and "
+    "frame") {
   std::mt19937 rng(4242);
   for (int trial = 0; trial < 40; ++trial) {
     CAPTURE(trial);
@@ -140,12 +149,14 @@ TEST_CASE("reference: run_batch agrees with the naive forward pass on random net
       const std::size_t last0 = n > reference_net::batch_frames ? reference_net::batch_frames : 0;
       for (std::size_t f = 0; f < n; ++f) {
         CAPTURE(f);
-        const std::vector<std::uint8_t> frame(px.begin() + static_cast<std::ptrdiff_t>(f * p),
-                                              px.begin() + static_cast<std::ptrdiff_t>((f + 1) * p));
+        const std::vector<std::uint8_t> frame(
+            px.begin() + static_cast<std::ptrdiff_t>(f * p),
+            px.begin() + static_cast<std::ptrdiff_t>((f + 1) * p));
         const auto naive = nmc::test::naive_forward(net, frame);
         const auto classes = naive.counts.size();
         REQUIRE(std::vector<int>(counts.begin() + static_cast<std::ptrdiff_t>(f * classes),
-                                 counts.begin() + static_cast<std::ptrdiff_t>((f + 1) * classes)) == naive.counts);
+                                 counts.begin() + static_cast<std::ptrdiff_t>((f + 1) * classes)) ==
+                naive.counts);
         if (f < last0) continue;  // activations are kept for the last batch only
         for (std::size_t i = 0; i < net.size(); ++i) {
           const layer& l = net.layers()[i];
@@ -159,14 +170,16 @@ TEST_CASE("reference: run_batch agrees with the naive forward pass on random net
   }
 }
 
-TEST_CASE("reference: run_batch thresholds at the edges: exact sums, all-negative, zero weights, both signs") {
+TEST_CASE(
+    "reference: run_batch thresholds at the edges: exact sums, all-negative, zero weights, both "
+    "signs") {
   // Ten binary pixels; every one of the 1024 patterns is a frame (two batches).
   // Neurons: for each weight vector and sign, every threshold the verifier
   // allows (-10..11), so some frames sit exactly at every threshold.
   const std::vector<std::vector<std::int8_t>> weight_sets = {
-      {1, 1, 1, 1, 1, 1, 1, 1, 1, 1},           {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
-      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0},           {1, -1, 0, 1, -1, 0, 1, -1, 0, 1},
-      {0, 0, 0, 0, 0, 0, 0, 0, 0, -1},          {1, 0, 0, 0, 0, 0, 0, 0, 0, 0}};
+      {1, 1, 1, 1, 1, 1, 1, 1, 1, 1},  {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0},  {1, -1, 0, 1, -1, 0, 1, -1, 0, 1},
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, -1}, {1, 0, 0, 0, 0, 0, 0, 0, 0, 0}};
   std::vector<std::int8_t> weights;
   std::vector<std::int32_t> thresholds;
   std::vector<std::int8_t> signs;
@@ -195,16 +208,20 @@ TEST_CASE("reference: run_batch thresholds at the edges: exact sums, all-negativ
     auto bws = ref.make_batch_workspace(k);
     batch_counts(ref, bws, std::span(px).subspan(512 * 10), 512);
     for (std::size_t f = 0; f < 512; ++f) {
-      const std::vector<std::uint8_t> frame(px.begin() + static_cast<std::ptrdiff_t>((512 + f) * 10),
-                                            px.begin() + static_cast<std::ptrdiff_t>((513 + f) * 10));
+      const std::vector<std::uint8_t> frame(
+          px.begin() + static_cast<std::ptrdiff_t>((512 + f) * 10),
+          px.begin() + static_cast<std::ptrdiff_t>((513 + f) * 10));
       const auto naive = nmc::test::naive_forward(net, frame);
-      const std::vector<std::uint8_t> want(naive.values[act.index()].begin(), naive.values[act.index()].end());
+      const std::vector<std::uint8_t> want(naive.values[act.index()].begin(),
+                                           naive.values[act.index()].end());
       REQUIRE(bws.activations(act, f) == want);
     }
   }
 }
 
-TEST_CASE("reference: run_batch puts every frame in its own lane, in partial batches and after larger ones") {
+TEST_CASE(
+    "reference: run_batch puts every frame in its own lane, in partial batches and after larger "
+    "ones") {
   // Sixteen pixels spell the frame number in binary; class i counts pixel i,
   // so frame f's counts are f's bits: a lane off by one, a word off by one or
   // a stale lane from an earlier batch shows as a wrong frame number.

@@ -31,24 +31,45 @@ namespace {
 
 using word = std::uint64_t;
 constexpr std::size_t lane_words = reference_net::batch_frames / 64;
-static_assert(lane_words == 8, "the kernels hold one slot in one 512-bit vector");
-using lanes_t = word __attribute__((vector_size(64)));
+static_assert(lane_words % 8 == 0, "a slot is a whole number of 512-bit vectors");
+// A slot is processed in parts of the target's native vector (16, 32 or 64
+// bytes): one part through a whole neuron, then the next, so that a neuron's
+// counter and inputs stay in registers. (One 64-byte GCC vector on SSE or AVX2
+// would be lowered through the stack.)
+using v16 = word __attribute__((vector_size(16)));
+using v32 = word __attribute__((vector_size(32)));
+using v64 = word __attribute__((vector_size(64)));
+
+template <class V>
+constexpr std::size_t part_words = sizeof(V) / sizeof(word);
+template <class V>
+constexpr std::size_t parts = lane_words / part_words<V>;
 
 #define NMC_INLINE __attribute__((always_inline)) inline
 
-// Vector arguments go by reference: a 64-byte vector passed by value changes
-// the ABI between the baseline and AVX-512 (-Wpsabi).
-NMC_INLINE void load(lanes_t& v, const word* lanes, std::uint32_t slot) {
-  std::memcpy(&v, lanes + std::size_t{slot} * lane_words, sizeof v);
+// The same vector, unaligned and allowed to alias words: slots are read and
+// written as words elsewhere. (memcpy is expanded at the baseline's width, so
+// with AVX2 it would load through the stack.)
+template <class V>
+using unaligned [[gnu::vector_size(sizeof(V)), gnu::aligned(8), gnu::may_alias]] = word;
+
+// Vector arguments go by reference: a vector passed by value changes the ABI
+// between the baseline and the AVX targets (-Wpsabi).
+template <class V>
+NMC_INLINE void load(V& v, const word* lanes, std::uint32_t slot, std::size_t part) {
+  v = *reinterpret_cast<const unaligned<V>*>(lanes + std::size_t{slot} * lane_words +
+                                               part * part_words<V>);
 }
-NMC_INLINE void store(word* lanes, std::uint32_t slot, const lanes_t& v) {
-  std::memcpy(lanes + std::size_t{slot} * lane_words, &v, sizeof v);
+template <class V>
+NMC_INLINE void store(word* lanes, std::uint32_t slot, std::size_t part, const V& v) {
+  *reinterpret_cast<unaligned<V>*>(lanes + std::size_t{slot} * lane_words + part * part_words<V>) =
+      v;
 }
 
 // sum + 2 * carry = a + b + c, lane by lane. `sum` may alias `a`.
-NMC_INLINE void full_add(lanes_t& sum, lanes_t& carry, const lanes_t& a, const lanes_t& b,
-                         const lanes_t& c) {
-  const lanes_t u = a ^ b;
+template <class V>
+NMC_INLINE void full_add(V& sum, V& carry, const V& a, const V& b, const V& c) {
+  const V u = a ^ b;
   carry = (a & b) | (u & c);
   sum = u ^ c;
 }
@@ -61,23 +82,25 @@ int count_bits_for(std::size_t n) {
 }
 
 // The lane-wise count of taps[0, n) (n a multiple of 8; tap t reads slot
-// patch[t >> 1], negated if t & 1) as bits[0, nbits), least significant first.
-// Eight inputs go through seven full adders into ones/twos/fours, whose
-// carry (eights) ripples into the higher bits.
-NMC_INLINE void count_taps(const word* lanes, const std::uint32_t* patch, const std::uint32_t* taps,
-                           std::size_t n, int nbits, lanes_t* bits) {
-  lanes_t ones{}, twos{}, fours{};
-  lanes_t* hi = bits + 3;
+// patch[t >> 1], negated if t & 1) as bits[0, nbits), least significant first,
+// for one part of the slots. Eight inputs go through seven full adders into
+// ones/twos/fours, whose carry (eights) ripples into the higher bits.
+template <class V>
+NMC_INLINE void count_taps(const word* lanes, std::size_t part, const std::uint32_t* patch,
+                           const std::uint32_t* taps, std::size_t n, int nbits, V* bits) {
+  V ones{}, twos{}, fours{};
+  V* hi = bits + 3;
   const int hbits = nbits - 3;
-  for (int i = 0; i < hbits; ++i) hi[i] = lanes_t{};
+  for (int i = 0; i < hbits; ++i) hi[i] = V{};
   for (std::size_t j = 0; j < n; j += 8) {
-    lanes_t x[8];
+    V x[8];
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) {
       const std::uint32_t t = taps[j + static_cast<std::size_t>(k)];
-      load(x[k], lanes, patch[t >> 1]);
+      load(x[k], lanes, patch[t >> 1], part);
       x[k] ^= word{0} - (t & 1);
     }
-    lanes_t ta, tb, fa, fb, e;
+    V ta, tb, fa, fb, e;
     full_add(ones, ta, ones, x[0], x[1]);
     full_add(ones, tb, ones, x[2], x[3]);
     full_add(twos, fa, twos, ta, tb);
@@ -86,7 +109,7 @@ NMC_INLINE void count_taps(const word* lanes, const std::uint32_t* patch, const 
     full_add(twos, fb, twos, ta, tb);
     full_add(fours, e, fours, fa, fb);
     for (int i = 0; i < hbits; ++i) {
-      const lanes_t c = hi[i] & e;
+      const V c = hi[i] & e;
       hi[i] ^= e;
       e = c;
     }
@@ -99,29 +122,38 @@ NMC_INLINE void count_taps(const word* lanes, const std::uint32_t* patch, const 
 // Lanes where the count bits[0, nbits) is >= need: compared from the least
 // significant bit up, "so far >=" stays true where the count's bit is above
 // need's, false where below, and unchanged where they are equal.
-NMC_INLINE void at_least(lanes_t& out, const lanes_t* bits, int nbits, std::int32_t need) {
+template <class V>
+NMC_INLINE void at_least(V& out, const V* bits, int nbits, std::int32_t need) {
   if (need <= 0) {
-    out = ~lanes_t{};
+    out = ~V{};
     return;
   }
   if (static_cast<std::int64_t>(need) >> nbits != 0) {
-    out = lanes_t{};
+    out = V{};
     return;
   }
-  lanes_t ge = ~lanes_t{};
+  V ge = ~V{};
   for (int i = 0; i < nbits; ++i) ge = (need >> i) & 1 ? ge & bits[i] : ge | bits[i];
   out = ge;
 }
 
-NMC_INLINE void neuron(const word* lanes, const std::uint32_t* patch, const batch::neuron_taps& nt,
-                       std::size_t n, lanes_t& out) {
-  lanes_t bits[max_count_bits];
+// Neuron n of `nt` over the window `patch`, into slot `out`.
+template <class V>
+NMC_INLINE void neuron(word* lanes, const std::uint32_t* patch, const batch::neuron_taps& nt,
+                       std::size_t n, std::uint32_t out) {
+  V bits[max_count_bits];
   const int nbits = nt.count_bits[n];
-  count_taps(lanes, patch, nt.taps.data() + nt.begin[n], nt.begin[n + 1] - nt.begin[n], nbits,
-             bits);
-  at_least(out, bits, nbits, nt.need[n]);
+  const std::uint32_t* taps = nt.taps.data() + nt.begin[n];
+  const std::size_t count = nt.begin[n + 1] - nt.begin[n];
+  for (std::size_t part = 0; part < parts<V>; ++part) {
+    count_taps(lanes, part, patch, taps, count, nbits, bits);
+    V r;
+    at_least(r, bits, nbits, nt.need[n]);
+    store(lanes, out, part, r);
+  }
 }
 
+template <class V>
 NMC_INLINE void conv_body(const reference_net::batch_plan& plan, const batch::conv_stage& s,
                           word* lanes, std::uint32_t* patch) {
   const std::uint32_t* in = plan.slot_of[static_cast<std::size_t>(s.in)].data();
@@ -146,14 +178,13 @@ NMC_INLINE void conv_body(const reference_net::batch_plan& plan, const batch::co
             }
           }
         }
-        for (int o = g * s.cout_g; o < (g + 1) * s.cout_g; ++o) {
-          lanes_t r;
-          neuron(lanes, patch, s.neurons, static_cast<std::size_t>(o), r);
-          store(lanes, out[(static_cast<std::size_t>(o) * oh + oy) * ow + ox], r);
-        }
+        for (int o = g * s.cout_g; o < (g + 1) * s.cout_g; ++o)
+          neuron<V>(lanes, patch, s.neurons, static_cast<std::size_t>(o),
+                    out[(static_cast<std::size_t>(o) * oh + oy) * ow + ox]);
       }
 }
 
+template <class V>
 NMC_INLINE void pool_body(const reference_net::batch_plan& plan, const batch::pool_stage& s,
                           word* lanes, std::uint32_t* patch) {
   const std::uint32_t* in = plan.slot_of[static_cast<std::size_t>(s.in)].data();
@@ -171,35 +202,42 @@ NMC_INLINE void pool_body(const reference_net::batch_plan& plan, const batch::po
             patch[m++] = in[(static_cast<std::size_t>(c) * ih + static_cast<std::size_t>(iy)) * iw +
                             static_cast<std::size_t>(ix)];
           }
-        lanes_t r{};
+        const std::uint32_t slot = out[(static_cast<std::size_t>(c) * oh + oy) * ow + ox];
         if (s.threshold == 1) {  // max pool: an OR of the window
-          for (std::size_t k = 0; k < m; ++k) {
-            lanes_t x;
-            load(x, lanes, patch[k]);
-            r |= x;
+          for (std::size_t part = 0; part < parts<V>; ++part) {
+            V r{};
+            for (std::size_t k = 0; k < m; ++k) {
+              V x;
+              load(x, lanes, patch[k], part);
+              r |= x;
+            }
+            store(lanes, slot, part, r);
           }
         } else {
           std::fill(patch + m, patch + s.window, batch::zero_slot);
-          neuron(lanes, patch, s.count, 0, r);
+          neuron<V>(lanes, patch, s.count, 0, slot);
         }
-        store(lanes, out[(static_cast<std::size_t>(c) * oh + oy) * ow + ox], r);
       }
 }
 
 // Class counts of frames [0, frames) of the batch into counts (frame-major).
+template <class V>
 NMC_INLINE void output_body(const reference_net::batch_plan& plan, const word* lanes,
                             std::size_t frames, std::int32_t* counts) {
   const auto& s = plan.output;
   const std::size_t classes = s.slots.size();
-  lanes_t bits[max_count_bits];
+  V bits[max_count_bits];
   for (std::size_t k = 0; k < classes; ++k) {
     const int nbits = s.count_bits[k];
-    count_taps(lanes, s.slots[k].data(), s.taps.data(), s.slots[k].size(), nbits, bits);
-    for (std::size_t f = 0; f < frames; ++f) {
-      std::int32_t n = 0;
-      for (int i = 0; i < nbits; ++i)
-        n |= static_cast<std::int32_t>((bits[i][f / 64] >> (f % 64)) & 1) << i;
-      counts[f * classes + k] = n;
+    for (std::size_t part = 0; part < parts<V>; ++part) {
+      count_taps(lanes, part, s.slots[k].data(), s.taps.data(), s.slots[k].size(), nbits, bits);
+      const std::size_t f0 = part * part_words<V> * 64;
+      for (std::size_t f = f0; f < std::min(frames, f0 + part_words<V> * 64); ++f) {
+        std::int32_t n = 0;
+        for (int i = 0; i < nbits; ++i)
+          n |= static_cast<std::int32_t>((bits[i][(f - f0) / 64] >> (f % 64)) & 1) << i;
+        counts[f * classes + k] = n;
+      }
     }
   }
 }
@@ -232,26 +270,26 @@ struct kernel_set {
   void (*output)(const reference_net::batch_plan&, const word*, std::size_t, std::int32_t*);
 };
 
-#define NMC_KERNELS(suffix, attr)                                                                  \
+#define NMC_KERNELS(suffix, vec, attr)                                                             \
   attr void conv_##suffix(const reference_net::batch_plan& p, const batch::conv_stage& s, word* l, \
                           std::uint32_t* patch) {                                                  \
-    conv_body(p, s, l, patch);                                                                     \
+    conv_body<vec>(p, s, l, patch);                                                                \
   }                                                                                                \
   attr void pool_##suffix(const reference_net::batch_plan& p, const batch::pool_stage& s, word* l, \
                           std::uint32_t* patch) {                                                  \
-    pool_body(p, s, l, patch);                                                                     \
+    pool_body<vec>(p, s, l, patch);                                                                \
   }                                                                                                \
   attr void output_##suffix(const reference_net::batch_plan& p, const word* l, std::size_t frames, \
                             std::int32_t* counts) {                                                \
-    output_body(p, l, frames, counts);                                                             \
+    output_body<vec>(p, l, frames, counts);                                                        \
   }                                                                                                \
   constexpr kernel_set kernels_##suffix{conv_##suffix, pool_##suffix, output_##suffix};
 
-NMC_KERNELS(portable, )
+NMC_KERNELS(portable, v16, )
 #if defined(__x86_64__) && defined(__GNUC__)
 #define NMC_HAVE_X86_KERNELS 1
-NMC_KERNELS(avx2, __attribute__((target("avx2"))))
-NMC_KERNELS(avx512, __attribute__((target("avx512f"))))
+NMC_KERNELS(avx2, v32, __attribute__((target("avx2"))))
+NMC_KERNELS(avx512, v64, __attribute__((target("avx512f"))))
 #endif
 
 const kernel_set& kernels_for(batch_kernel k) {

@@ -19,6 +19,8 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -56,11 +58,6 @@ using unaligned [[gnu::vector_size(sizeof(V)), gnu::aligned(8), gnu::may_alias]]
 // Vector arguments go by reference: a vector passed by value changes the ABI
 // between the baseline and the AVX targets (-Wpsabi).
 template <class V>
-NMC_INLINE void load(V& v, const word* lanes, std::uint32_t slot, std::size_t part) {
-  v = *reinterpret_cast<const unaligned<V>*>(lanes + std::size_t{slot} * lane_words +
-                                               part * part_words<V>);
-}
-template <class V>
 NMC_INLINE void store(word* lanes, std::uint32_t slot, std::size_t part, const V& v) {
   *reinterpret_cast<unaligned<V>*>(lanes + std::size_t{slot} * lane_words + part * part_words<V>) =
       v;
@@ -81,25 +78,29 @@ int count_bits_for(std::size_t n) {
   return std::max(3, static_cast<int>(std::bit_width(n)));
 }
 
-// The lane-wise count of taps[0, n) (n a multiple of 8; tap t reads slot
-// patch[t >> 1], negated if t & 1) as bits[0, nbits), least significant first,
-// for one part of the slots. Eight inputs go through seven full adders into
-// ones/twos/fours, whose carry (eights) ripples into the higher bits.
 template <class V>
-NMC_INLINE void count_taps(const word* lanes, std::size_t part, const std::uint32_t* patch,
-                           const std::uint32_t* taps, std::size_t n, int nbits, V* bits) {
+NMC_INLINE void load(V& v, const word* p) {
+  v = *reinterpret_cast<const unaligned<V>*>(p);
+}
+
+// A lane-wise binary counter, least significant bit first: ones, twos, fours
+// take eight inputs at a time through seven full adders (Harley-Seal), and
+// their carry (eights) ripples into hi. HB is the number of hi bits, known at
+// compile time so that they stay in registers; -1: `bits` - 3 of them, in memory.
+template <class V, int HB>
+struct counter {
+  static constexpr int cap = HB < 0 ? max_count_bits - 3 : std::max(HB, 1);
   V ones{}, twos{}, fours{};
-  V* hi = bits + 3;
-  const int hbits = nbits - 3;
-  for (int i = 0; i < hbits; ++i) hi[i] = V{};
-  for (std::size_t j = 0; j < n; j += 8) {
-    V x[8];
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) {
-      const std::uint32_t t = taps[j + static_cast<std::size_t>(k)];
-      load(x[k], lanes, patch[t >> 1], part);
-      x[k] ^= word{0} - (t & 1);
-    }
+  int hbits;
+  V hi[cap];
+
+  NMC_INLINE explicit counter(int bits) : hbits(HB < 0 ? bits - 3 : HB) {
+    for (int i = 0; i < (HB < 0 ? hbits : HB); ++i) hi[i] = V{};
+  }
+  NMC_INLINE const V& bit(int i) const {
+    return i == 0 ? ones : i == 1 ? twos : i == 2 ? fours : hi[i - 3];
+  }
+  NMC_INLINE void add8(const V (&x)[8]) {
     V ta, tb, fa, fb, e;
     full_add(ones, ta, ones, x[0], x[1]);
     full_add(ones, tb, ones, x[2], x[3]);
@@ -108,22 +109,74 @@ NMC_INLINE void count_taps(const word* lanes, std::size_t part, const std::uint3
     full_add(ones, tb, ones, x[6], x[7]);
     full_add(twos, fb, twos, ta, tb);
     full_add(fours, e, fours, fa, fb);
-    for (int i = 0; i < hbits; ++i) {
+#pragma GCC unroll 8
+    for (int i = 0; i < (HB < 0 ? hbits : HB); ++i) {
       const V c = hi[i] & e;
       hi[i] ^= e;
       e = c;
     }
   }
-  bits[0] = ones;
-  bits[1] = twos;
-  bits[2] = fours;
+};
+
+// Calls f(counter) with a counter of `bits` bits: fixed sizes up to 10 bits
+// (1023 inputs), which covers conv neurons and pools; wider ones in memory.
+template <class V, class F>
+NMC_INLINE void with_counter(int bits, F&& f) {
+  switch (bits) {
+#define NMC_COUNTER_CASE(b) \
+  case b: {                 \
+    counter<V, b - 3> c(b); \
+    f(c);                   \
+    return;                 \
+  }
+    NMC_COUNTER_CASE(3)
+    NMC_COUNTER_CASE(4)
+    NMC_COUNTER_CASE(5)
+    NMC_COUNTER_CASE(6)
+    NMC_COUNTER_CASE(7)
+    NMC_COUNTER_CASE(8)
+    NMC_COUNTER_CASE(9)
+    NMC_COUNTER_CASE(10)
+#undef NMC_COUNTER_CASE
+    default: {
+      counter<V, -1> c(bits);
+      f(c);
+    }
+  }
 }
 
-// Lanes where the count bits[0, nbits) is >= need: compared from the least
-// significant bit up, "so far >=" stays true where the count's bit is above
-// need's, false where below, and unchanged where they are equal.
-template <class V>
-NMC_INLINE void at_least(V& out, const V* bits, int nbits, std::int32_t need) {
+// Adds the inputs origin + taps[0, n), each negated if Negate. The last,
+// partial block of eight reads the slot at origin + pad (a zero slot for
+// inputs as they are, a ones slot for negated ones) for the missing inputs.
+// The taps arrays end with 8 guard entries, so reading past n is safe.
+template <bool Negate, class Counter>
+NMC_INLINE void add_taps(Counter& c, const word* origin, const std::int32_t* taps, std::size_t n,
+                         std::ptrdiff_t pad) {
+  using V = std::remove_cvref_t<decltype(c.ones)>;
+  std::size_t j = 0;
+  V x[8];
+  for (; j + 8 <= n; j += 8) {
+#pragma GCC unroll 8
+    for (std::size_t k = 0; k < 8; ++k) {
+      load(x[k], origin + taps[j + k]);
+      if constexpr (Negate) x[k] = ~x[k];
+    }
+    c.add8(x);
+  }
+  if (j == n) return;
+#pragma GCC unroll 8
+  for (std::size_t k = 0; k < 8; ++k) {
+    load(x[k], origin + (j + k < n ? std::ptrdiff_t{taps[j + k]} : pad));
+    if constexpr (Negate) x[k] = ~x[k];
+  }
+  c.add8(x);
+}
+
+// Lanes where the count is >= need: compared from the least significant bit
+// up, "so far >=" becomes true where the count's bit is above need's, false
+// where below, and stays where they are equal.
+template <class V, class Counter>
+NMC_INLINE void at_least(V& out, const Counter& c, int nbits, std::int32_t need) {
   if (need <= 0) {
     out = ~V{};
     return;
@@ -133,89 +186,78 @@ NMC_INLINE void at_least(V& out, const V* bits, int nbits, std::int32_t need) {
     return;
   }
   V ge = ~V{};
-  for (int i = 0; i < nbits; ++i) ge = (need >> i) & 1 ? ge & bits[i] : ge | bits[i];
+  for (int i = 0; i < nbits; ++i) ge = (need >> i) & 1 ? ge & c.bit(i) : ge | c.bit(i);
   out = ge;
 }
 
-// Neuron n of `nt` over the window `patch`, into slot `out`.
+// Neuron n of `nt` with its window at `origin` (a word pointer into lanes),
+// written to slot `out`, one part of the slots at a time.
 template <class V>
-NMC_INLINE void neuron(word* lanes, const std::uint32_t* patch, const batch::neuron_taps& nt,
-                       std::size_t n, std::uint32_t out) {
-  V bits[max_count_bits];
+NMC_INLINE void neuron(word* lanes, const word* origin, const batch::neuron_taps& nt, std::size_t n,
+                       std::uint32_t out) {
+  const std::uint32_t* b = nt.begin.data() + 2 * n;
+  const std::int32_t* taps = nt.taps.data();
   const int nbits = nt.count_bits[n];
-  const std::uint32_t* taps = nt.taps.data() + nt.begin[n];
-  const std::size_t count = nt.begin[n + 1] - nt.begin[n];
+  const std::ptrdiff_t zero = lanes + batch::zero_slot * lane_words - origin;
+  const std::ptrdiff_t ones = lanes + batch::ones_slot * lane_words - origin;
   for (std::size_t part = 0; part < parts<V>; ++part) {
-    count_taps(lanes, part, patch, taps, count, nbits, bits);
-    V r;
-    at_least(r, bits, nbits, nt.need[n]);
-    store(lanes, out, part, r);
+    const word* o = origin + part * part_words<V>;
+    with_counter<V>(
+        nbits, [&](auto& c) __attribute__((always_inline)) {
+          add_taps<false>(c, o, taps + b[0], b[1] - b[0], zero);
+          add_taps<true>(c, o, taps + b[1], b[2] - b[1], ones);
+          V r;
+          at_least(r, c, nbits, nt.need[n]);
+          store(lanes, out, part, r);
+        });
   }
 }
 
 template <class V>
 NMC_INLINE void conv_body(const reference_net::batch_plan& plan, const batch::conv_stage& s,
-                          word* lanes, std::uint32_t* patch) {
-  const std::uint32_t* in = plan.slot_of[static_cast<std::size_t>(s.in)].data();
+                          word* lanes) {
   const std::uint32_t* out = plan.slot_of[static_cast<std::size_t>(s.out)].data();
-  const int ih = s.in_shape.height, iw = s.in_shape.width;
   const int oh = s.out_shape.height, ow = s.out_shape.width;
-  patch[s.kh * s.kw * s.cin_g] = batch::zero_slot;
+  if (s.dense) {
+    for (int o = 0; o < s.out_shape.channels; ++o)
+      neuron<V>(lanes, lanes, s.neurons, static_cast<std::size_t>(o), out[o]);
+    return;
+  }
   for (int oy = 0; oy < oh; ++oy)
     for (int ox = 0; ox < ow; ++ox)
       for (int g = 0; g < s.groups; ++g) {
-        std::size_t j = 0;
-        for (int ci = 0; ci < s.cin_g; ++ci) {
-          const std::size_t plane = static_cast<std::size_t>(g * s.cin_g + ci) * ih;
-          for (int ky = 0; ky < s.kh; ++ky) {
-            const int iy = oy * s.sh - s.ph + ky;
-            for (int kx = 0; kx < s.kw; ++kx, ++j) {
-              const int ix = ox * s.sw - s.pw + kx;
-              patch[j] = iy < 0 || ix < 0 || iy >= ih || ix >= iw
-                             ? batch::zero_slot
-                             : in[(plane + static_cast<std::size_t>(iy)) * iw +
-                                  static_cast<std::size_t>(ix)];
-            }
-          }
-        }
+        const word* origin =
+            lanes + s.in.slot(g * s.cin_g, oy * s.sh - s.ph, ox * s.sw - s.pw) * lane_words;
         for (int o = g * s.cout_g; o < (g + 1) * s.cout_g; ++o)
-          neuron<V>(lanes, patch, s.neurons, static_cast<std::size_t>(o),
+          neuron<V>(lanes, origin, s.neurons, static_cast<std::size_t>(o),
                     out[(static_cast<std::size_t>(o) * oh + oy) * ow + ox]);
       }
 }
 
 template <class V>
 NMC_INLINE void pool_body(const reference_net::batch_plan& plan, const batch::pool_stage& s,
-                          word* lanes, std::uint32_t* patch) {
-  const std::uint32_t* in = plan.slot_of[static_cast<std::size_t>(s.in)].data();
+                          word* lanes) {
   const std::uint32_t* out = plan.slot_of[static_cast<std::size_t>(s.out)].data();
-  const int ih = s.in_shape.height, iw = s.in_shape.width;
   const int oh = s.out_shape.height, ow = s.out_shape.width;
+  const std::int32_t* taps = s.window.taps.data();
+  const std::size_t area = s.window.begin[1];
   for (int c = 0; c < s.out_shape.channels; ++c)
     for (int oy = 0; oy < oh; ++oy)
       for (int ox = 0; ox < ow; ++ox) {
-        std::size_t m = 0;
-        for (int ky = 0; ky < s.kh; ++ky)
-          for (int kx = 0; kx < s.kw; ++kx) {
-            const int iy = oy * s.sh - s.ph + ky, ix = ox * s.sw - s.pw + kx;
-            if (iy < 0 || ix < 0 || iy >= ih || ix >= iw) continue;  // padding counts as zero
-            patch[m++] = in[(static_cast<std::size_t>(c) * ih + static_cast<std::size_t>(iy)) * iw +
-                            static_cast<std::size_t>(ix)];
-          }
+        const word* origin = lanes + s.in.slot(c, oy * s.sh - s.ph, ox * s.sw - s.pw) * lane_words;
         const std::uint32_t slot = out[(static_cast<std::size_t>(c) * oh + oy) * ow + ox];
-        if (s.threshold == 1) {  // max pool: an OR of the window
+        if (s.threshold == 1) {  // max pool: an OR of the window (the margin is zero)
           for (std::size_t part = 0; part < parts<V>; ++part) {
             V r{};
-            for (std::size_t k = 0; k < m; ++k) {
+            for (std::size_t k = 0; k < area; ++k) {
               V x;
-              load(x, lanes, patch[k], part);
+              load(x, origin + part * part_words<V> + taps[k]);
               r |= x;
             }
             store(lanes, slot, part, r);
           }
         } else {
-          std::fill(patch + m, patch + s.window, batch::zero_slot);
-          neuron<V>(lanes, patch, s.count, 0, slot);
+          neuron<V>(lanes, origin, s.window, 0, slot);
         }
       }
 }
@@ -224,18 +266,20 @@ NMC_INLINE void pool_body(const reference_net::batch_plan& plan, const batch::po
 template <class V>
 NMC_INLINE void output_body(const reference_net::batch_plan& plan, const word* lanes,
                             std::size_t frames, std::int32_t* counts) {
-  const auto& s = plan.output;
-  const std::size_t classes = s.slots.size();
-  V bits[max_count_bits];
+  const auto& nt = plan.output.classes;
+  const std::size_t classes = nt.need.size();
+  const std::ptrdiff_t zero = batch::zero_slot * lane_words;
   for (std::size_t k = 0; k < classes; ++k) {
-    const int nbits = s.count_bits[k];
+    const int nbits = nt.count_bits[k];
     for (std::size_t part = 0; part < parts<V>; ++part) {
-      count_taps(lanes, part, s.slots[k].data(), s.taps.data(), s.slots[k].size(), nbits, bits);
+      counter<V, -1> c(nbits);
+      add_taps<false>(c, lanes + part * part_words<V>, nt.taps.data() + nt.begin[2 * k],
+                      nt.begin[2 * k + 1] - nt.begin[2 * k], zero);
       const std::size_t f0 = part * part_words<V> * 64;
       for (std::size_t f = f0; f < std::min(frames, f0 + part_words<V> * 64); ++f) {
         std::int32_t n = 0;
         for (int i = 0; i < nbits; ++i)
-          n |= static_cast<std::int32_t>((bits[i][(f - f0) / 64] >> (f % 64)) & 1) << i;
+          n |= static_cast<std::int32_t>((c.bit(i)[(f - f0) / 64] >> (f % 64)) & 1) << i;
         counts[f * classes + k] = n;
       }
     }
@@ -243,16 +287,15 @@ NMC_INLINE void output_body(const reference_net::batch_plan& plan, const word* l
 }
 
 // The thermometer code of frames [0, frames) into the input slots; lanes of
-// absent frames are cleared.
+// absent frames are cleared. `level` has room for one word per level.
 void encode(const batch::encode_stage& s, const std::uint8_t* pixels, std::size_t frames,
-            word* lanes) {
+            word* lanes, word* level) {
   const std::size_t levels = s.thresholds.size();
   const std::size_t p_count = static_cast<std::size_t>(s.image.size());
-  std::vector<word> level(levels);
   for (std::size_t w = 0; w < lane_words; ++w) {
     const std::size_t f0 = w * 64, f1 = std::min(frames, f0 + 64);
     for (std::size_t p = 0; p < p_count; ++p) {
-      std::fill(level.begin(), level.end(), 0);
+      std::fill(level, level + levels, 0);
       for (std::size_t f = f0; f < f1; ++f) {
         const int v = pixels[f * p_count + p];
         for (std::size_t k = 0; k < levels; ++k)
@@ -264,20 +307,26 @@ void encode(const batch::encode_stage& s, const std::uint8_t* pixels, std::size_
   }
 }
 
+void copy(const batch::copy_stage& s, word* lanes) {
+  for (std::size_t i = 0; i < s.from.size(); ++i)
+    std::memcpy(lanes + std::size_t{s.to[i]} * lane_words,
+                lanes + std::size_t{s.from[i]} * lane_words, lane_words * sizeof(word));
+}
+
 struct kernel_set {
-  void (*conv)(const reference_net::batch_plan&, const batch::conv_stage&, word*, std::uint32_t*);
-  void (*pool)(const reference_net::batch_plan&, const batch::pool_stage&, word*, std::uint32_t*);
+  void (*conv)(const reference_net::batch_plan&, const batch::conv_stage&, word*);
+  void (*pool)(const reference_net::batch_plan&, const batch::pool_stage&, word*);
   void (*output)(const reference_net::batch_plan&, const word*, std::size_t, std::int32_t*);
 };
 
 #define NMC_KERNELS(suffix, vec, attr)                                                             \
-  attr void conv_##suffix(const reference_net::batch_plan& p, const batch::conv_stage& s, word* l, \
-                          std::uint32_t* patch) {                                                  \
-    conv_body<vec>(p, s, l, patch);                                                                \
+  attr void conv_##suffix(const reference_net::batch_plan& p, const batch::conv_stage& s,          \
+                          word* l) {                                                               \
+    conv_body<vec>(p, s, l);                                                                       \
   }                                                                                                \
-  attr void pool_##suffix(const reference_net::batch_plan& p, const batch::pool_stage& s, word* l, \
-                          std::uint32_t* patch) {                                                  \
-    pool_body<vec>(p, s, l, patch);                                                                \
+  attr void pool_##suffix(const reference_net::batch_plan& p, const batch::pool_stage& s,          \
+                          word* l) {                                                               \
+    pool_body<vec>(p, s, l);                                                                       \
   }                                                                                                \
   attr void output_##suffix(const reference_net::batch_plan& p, const word* l, std::size_t frames, \
                             std::int32_t* counts) {                                                \
@@ -327,27 +376,24 @@ batch_kernel best_kernel() {
   return batch_kernel::portable;
 }
 
-// Taps of a neuron with weights w[0, n) over window indices 0..n-1, sign
-// folded in; pads with `pad` (the window's zero-slot index).
-void add_neuron(batch::neuron_taps& nt, const std::int8_t* w, std::size_t n, int sign,
-                std::int32_t threshold, std::uint32_t pad) {
-  if (nt.begin.empty()) nt.begin.push_back(0);
-  std::int32_t minus = 0;
-  for (std::size_t j = 0; j < n; ++j) {
-    const int v = sign * w[j];
-    if (v == 0) continue;
-    minus += v < 0;
-    nt.taps.push_back(static_cast<std::uint32_t>(j) << 1 | (v < 0 ? 1u : 0u));
-  }
-  while ((nt.taps.size() - nt.begin.back()) % 8) nt.taps.push_back(pad << 1);
-  const std::size_t count = nt.taps.size() - nt.begin.back();
+// Appends a neuron with +1 inputs `plus` and -1 inputs `minus` (word offsets).
+void add_neuron(batch::neuron_taps& nt, const std::vector<std::int32_t>& plus,
+                const std::vector<std::int32_t>& minus, std::int32_t threshold) {
+  nt.taps.insert(nt.taps.end(), plus.begin(), plus.end());
   nt.begin.push_back(static_cast<std::uint32_t>(nt.taps.size()));
-  nt.need.push_back(threshold + minus);
-  nt.count_bits.push_back(static_cast<std::uint8_t>(count_bits_for(count)));
+  nt.taps.insert(nt.taps.end(), minus.begin(), minus.end());
+  nt.begin.push_back(static_cast<std::uint32_t>(nt.taps.size()));
+  nt.need.push_back(threshold + static_cast<std::int32_t>(minus.size()));
+  nt.count_bits.push_back(static_cast<std::uint8_t>(count_bits_for(plus.size() + minus.size())));
 }
 
-std::size_t round8(std::size_t n) {
-  return (n + 7) / 8 * 8;
+// The guard entries add_taps may read past a neuron's last block.
+void seal(batch::neuron_taps& nt) {
+  nt.taps.resize(nt.taps.size() + 8, 0);
+}
+
+std::int32_t word_offset(std::int64_t slots) {
+  return static_cast<std::int32_t>(slots * static_cast<std::int64_t>(lane_words));
 }
 
 }  // namespace
@@ -355,19 +401,34 @@ std::size_t round8(std::size_t n) {
 std::unique_ptr<reference_net::batch_plan> make_batch_plan(const network& net) {
   auto plan = std::make_unique<reference_net::batch_plan>();
   auto& p = *plan;
-  p.slot_of.resize(net.size());
-  // Fresh slots for a layer, in pixel-major order (the channels of one pixel
-  // adjacent, as a conv window reads them), mapped from (c, y, x).
-  auto fresh = [&](std::size_t layer_index, const tensor_shape& s) {
-    auto& map = p.slot_of[layer_index];
+  const std::size_t n = net.size();
+  p.slot_of.resize(n);
+  // Margins: the widest padding of a layer's conv and pool readers.
+  std::vector<int> mh(n, 0), mw(n, 0);
+  std::vector<bool> windowed(n, false);  // read by a conv or pool
+  for (const layer& l : net.layers()) {
+    int ph = -1, pw = -1;
+    if (const auto* cv = std::get_if<conv2d_op>(&l.op)) ph = cv->pad_h, pw = cv->pad_w;
+    if (const auto* pl = std::get_if<pool_op>(&l.op)) ph = pl->pad_h, pw = pl->pad_w;
+    if (ph < 0) continue;
+    const std::size_t in = l.inputs[0].index();
+    windowed[in] = true;
+    mh[in] = std::max(mh[in], ph);
+    mw[in] = std::max(mw[in], pw);
+  }
+  std::vector<batch::block> block_of(n);
+  // A block of slots for layer i, mapped from (c, y, x).
+  auto fresh = [&](std::size_t i, const tensor_shape& s) {
+    batch::block b{static_cast<std::uint32_t>(p.slots), s, mh[i], mw[i]};
+    auto& map = p.slot_of[i];
     map.resize(static_cast<std::size_t>(s.size()));
     for (int c = 0; c < s.channels; ++c)
       for (int y = 0; y < s.height; ++y)
         for (int x = 0; x < s.width; ++x)
           map[(static_cast<std::size_t>(c) * s.height + y) * s.width + x] =
-              static_cast<std::uint32_t>(
-                  p.slots + (static_cast<std::size_t>(y) * s.width + x) * s.channels + c);
-    p.slots += map.size();
+              static_cast<std::uint32_t>(b.slot(c, y, x));
+    p.slots += static_cast<std::size_t>(s.height + 2 * b.mh) * (s.width + 2 * b.mw) * s.channels;
+    block_of[i] = b;
   };
 
   for (layer_id id : net.topological_order()) {
@@ -389,44 +450,67 @@ std::unique_ptr<reference_net::batch_plan> make_batch_plan(const network& net) {
                                x]);
     } else if (const auto* t = std::get_if<threshold_op>(&l.op)) {
       const layer& src = net[l.inputs[0]];
-      const layer& in = net[src.inputs[0]];
+      const std::size_t in = src.inputs[0].index();
       batch::conv_stage s;
-      s.in = static_cast<int>(src.inputs[0].index());
       s.out = static_cast<int>(i);
       s.out_shape = l.shape;
+      std::vector<std::int32_t> plus, minus;
       if (const auto* cv = std::get_if<conv2d_op>(&src.op)) {
-        s.in_shape = in.shape;
-        s.kh = cv->kernel_h, s.kw = cv->kernel_w, s.sh = cv->stride_h, s.sw = cv->stride_w;
-        s.ph = cv->pad_h, s.pw = cv->pad_w, s.groups = cv->groups;
-        s.cin_g = in.shape.channels / cv->groups;
+        const batch::block& b = block_of[in];
+        s.in = b;
+        s.sh = cv->stride_h, s.sw = cv->stride_w, s.ph = cv->pad_h, s.pw = cv->pad_w;
+        s.groups = cv->groups;
+        s.cin_g = b.shape.channels / cv->groups;
         s.cout_g = cv->out_channels / cv->groups;
+        std::size_t k = 0;  // PyTorch order [o][ci][ky][kx]
+        for (int o = 0; o < cv->out_channels; ++o) {
+          plus.clear(), minus.clear();
+          for (int ci = 0; ci < s.cin_g; ++ci)
+            for (int ky = 0; ky < cv->kernel_h; ++ky)
+              for (int kx = 0; kx < cv->kernel_w; ++kx, ++k) {
+                const int w = t->sign[o] * cv->weights[k];
+                const auto off = word_offset(static_cast<std::int64_t>(ky) *
+                                                 static_cast<std::int64_t>(b.row_slots()) +
+                                             static_cast<std::int64_t>(kx) * b.shape.channels + ci);
+                if (w > 0) plus.push_back(off);
+                if (w < 0) minus.push_back(off);
+              }
+          add_neuron(s.neurons, plus, minus, t->threshold[o]);
+        }
       } else {
-        s.in_shape = {static_cast<int>(in.shape.size()), 1, 1};
-        s.cin_g = s.in_shape.channels;
-        s.cout_g = l.shape.channels;
-        s.out_shape = {l.shape.channels, 1, 1};
+        const auto& d = src.as<dense_op>();
+        s.dense = true;
+        const auto& in_slots = p.slot_of[in];
+        std::size_t k = 0;  // [o][flattened c, y, x]
+        for (int o = 0; o < d.out_features; ++o) {
+          plus.clear(), minus.clear();
+          for (std::size_t j = 0; j < in_slots.size(); ++j, ++k) {
+            const int w = t->sign[o] * d.weights[k];
+            if (w > 0) plus.push_back(word_offset(in_slots[j]));
+            if (w < 0) minus.push_back(word_offset(in_slots[j]));
+          }
+          add_neuron(s.neurons, plus, minus, t->threshold[o]);
+        }
       }
-      const std::size_t fan = static_cast<std::size_t>(s.kh) * s.kw * s.cin_g;
-      const auto& weights =
-          src.is<conv2d_op>() ? src.as<conv2d_op>().weights : src.as<dense_op>().weights;
-      for (int o = 0; o < s.out_shape.channels; ++o)
-        add_neuron(s.neurons, weights.data() + static_cast<std::size_t>(o) * fan, fan, t->sign[o],
-                   t->threshold[o], static_cast<std::uint32_t>(fan));
-      p.patch = std::max(p.patch, fan + 1);
+      seal(s.neurons);
       fresh(i, l.shape);
       p.stages.emplace_back(std::move(s));
     } else if (const auto* pl = std::get_if<pool_op>(&l.op)) {
       batch::pool_stage s;
-      s.in = static_cast<int>(l.inputs[0].index());
+      const batch::block& b = block_of[l.inputs[0].index()];
+      s.in = b;
       s.out = static_cast<int>(i);
-      s.in_shape = net[l.inputs[0]].shape;
       s.out_shape = l.shape;
-      s.kh = pl->kernel_h, s.kw = pl->kernel_w, s.sh = pl->stride_h, s.sw = pl->stride_w;
-      s.ph = pl->pad_h, s.pw = pl->pad_w, s.threshold = pl->threshold;
-      s.window = static_cast<int>(round8(static_cast<std::size_t>(s.kh) * s.kw));
-      const std::vector<std::int8_t> ones(static_cast<std::size_t>(s.window), 1);
-      add_neuron(s.count, ones.data(), ones.size(), 1, s.threshold, 0);
-      p.patch = std::max(p.patch, static_cast<std::size_t>(s.window));
+      s.sh = pl->stride_h, s.sw = pl->stride_w, s.ph = pl->pad_h, s.pw = pl->pad_w;
+      s.threshold = pl->threshold;
+      std::vector<std::int32_t> window;
+      for (int ky = 0; ky < pl->kernel_h; ++ky)
+        for (int kx = 0; kx < pl->kernel_w; ++kx)
+          window.push_back(
+              word_offset(static_cast<std::int64_t>(ky) * static_cast<std::int64_t>(b.row_slots()) +
+                          static_cast<std::int64_t>(kx) * b.shape.channels));
+      add_neuron(s.window, window, {}, s.threshold);
+      seal(s.window);
       fresh(i, l.shape);
       p.stages.emplace_back(std::move(s));
     } else if (l.is<flatten_op>()) {
@@ -438,21 +522,28 @@ std::unique_ptr<reference_net::batch_plan> make_batch_plan(const network& net) {
       }
     } else if (const auto* outp = std::get_if<output_op>(&l.op)) {
       const auto& in = p.slot_of[l.inputs[0].index()];
-      auto& o = p.output;
-      o.slots.assign(static_cast<std::size_t>(outp->classes), {});
+      std::vector<std::vector<std::int32_t>> members(static_cast<std::size_t>(outp->classes));
       for (std::size_t k = 0; k < in.size(); ++k)
         if (outp->class_of[k] >= 0)
-          o.slots[static_cast<std::size_t>(outp->class_of[k])].push_back(in[k]);
-      std::size_t longest = 0;
-      for (auto& v : o.slots) {
-        v.resize(round8(v.size()), batch::zero_slot);
-        longest = std::max(longest, v.size());
-        o.count_bits.push_back(static_cast<std::uint8_t>(count_bits_for(v.size())));
-      }
-      for (std::size_t k = 0; k < longest; ++k)
-        o.taps.push_back(static_cast<std::uint32_t>(k) << 1);
+          members[static_cast<std::size_t>(outp->class_of[k])].push_back(word_offset(in[k]));
+      for (const auto& m : members) add_neuron(p.output.classes, m, {}, 0);
+      seal(p.output.classes);
     }
     // conv2d and dense layers are evaluated with the threshold layer that reads them.
+    if ((l.is<flatten_op>() || l.is<concat_op>()) && windowed[i]) {
+      // A conv or pool reads it: lay it out as a block.
+      batch::copy_stage c;
+      c.from = p.slot_of[i];
+      fresh(i, l.shape);
+      c.to = p.slot_of[i];
+      p.stages.emplace_back(std::move(c));
+    }
+  }
+  if (p.slots * lane_words > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+    throw model_error(
+        fmt::format("network '{}' has {} binary activations; run_batch holds at most {}", net.name,
+                    p.slots, std::numeric_limits<std::int32_t>::max() / lane_words),
+        "split the network");
   }
   return plan;
 }
@@ -466,8 +557,9 @@ batch_workspace reference_net::make_batch_workspace(batch_kernel kernel) const {
   batch_workspace ws;
   ws.net_ = this;
   ws.kernel_ = kernel == batch_kernel::best ? best_kernel() : kernel;
-  ws.storage_.assign(batch_->slots * lane_words + lane_words, 0);  // + room to align
-  ws.patch_.assign(std::max<std::size_t>(batch_->patch, 1), batch::zero_slot);
+  // Zero: margins and the zero slot are never written. + room to align.
+  ws.storage_.assign(batch_->slots * lane_words + lane_words, 0);
+  ws.level_.assign(batch_->encode.thresholds.size(), 0);
   return ws;
 }
 
@@ -498,17 +590,19 @@ void reference_net::run_batch(std::span<const std::uint8_t> pixels, std::size_t 
   const auto& k = kernels_for(ws.kernel_);
   const auto& p = *batch_;
   word* lanes = ws.lanes();
-  std::uint32_t* patch = ws.patch_.data();
   for (std::size_t f0 = 0; f0 < n; f0 += batch_frames) {
     const std::size_t frames = std::min(batch_frames, n - f0);
     ws.frames_ = frames;
-    std::fill(lanes, lanes + lane_words, 0);  // the zero slot
-    encode(p.encode, pixels.data() + f0 * pixels_, frames, lanes);
+    std::fill(lanes + batch::ones_slot * lane_words, lanes + (batch::ones_slot + 1) * lane_words,
+              ~word{0});
+    encode(p.encode, pixels.data() + f0 * pixels_, frames, lanes, ws.level_.data());
     for (const auto& st : p.stages) {
       if (const auto* c = std::get_if<batch::conv_stage>(&st)) {
-        k.conv(p, *c, lanes, patch);
+        k.conv(p, *c, lanes);
+      } else if (const auto* pl = std::get_if<batch::pool_stage>(&st)) {
+        k.pool(p, *pl, lanes);
       } else {
-        k.pool(p, std::get<batch::pool_stage>(st), lanes, patch);
+        copy(std::get<batch::copy_stage>(st), lanes);
       }
     }
     k.output(p, lanes, frames, counts_out.data() + f0 * classes);

@@ -80,7 +80,7 @@ private:
   // batch_frames / 64 words per activation (a "slot"), 64-byte aligned in
   // storage_ (the alignment is recomputed on use, so copies stay valid).
   std::vector<std::uint64_t> storage_;
-  std::vector<std::uint32_t> patch_;  // slot of each input of the current window
+  std::vector<std::uint64_t> level_;  // encoding scratch: a word per thermometer level
   std::size_t frames_ = 0;
 };
 

@@ -19,6 +19,9 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <limits>
 #include <type_traits>
 #include <utility>
@@ -287,9 +290,10 @@ NMC_INLINE void output_body(const reference_net::batch_plan& plan, const word* l
 }
 
 // The thermometer code of frames [0, frames) into the input slots; lanes of
-// absent frames are cleared. `level` has room for one word per level.
-void encode(const batch::encode_stage& s, const std::uint8_t* pixels, std::size_t frames,
-            word* lanes, word* level) {
+// absent frames are cleared. The general form, for more than 8 levels;
+// `level` has room for one word per level.
+void encode_any(const batch::encode_stage& s, const std::uint8_t* pixels, std::size_t frames,
+                word* lanes, word* level) {
   const std::size_t levels = s.thresholds.size();
   const std::size_t p_count = static_cast<std::size_t>(s.image.size());
   for (std::size_t w = 0; w < lane_words; ++w) {
@@ -307,6 +311,62 @@ void encode(const batch::encode_stage& s, const std::uint8_t* pixels, std::size_
   }
 }
 
+// Bit k of each byte of x, as bits 0..7 (byte i -> bit i): the multiply
+// gathers the eight isolated bits into the top byte.
+NMC_INLINE word byte_bits(word x, unsigned k) {
+  return (((x >> k) & 0x0101010101010101u) * 0x0102040810204080u) >> 56;
+}
+
+// Words of word-column w of the input slots from `rows`, the thermometer
+// bytes of 64 frames of each pixel (bit k = level k): per target.
+using rows_fn = void (*)(const batch::encode_stage&, const std::uint8_t*, std::size_t, word*);
+
+void rows_portable(const batch::encode_stage& s, const std::uint8_t* rows, std::size_t w,
+                   word* lanes) {
+  const std::size_t levels = s.thresholds.size();
+  for (std::size_t p = 0; p < s.slot.size() / levels; ++p)
+    for (std::size_t k = 0; k < levels; ++k) {
+      word m = 0;
+      for (std::size_t i = 0; i < 8; ++i) {
+        word x;
+        std::memcpy(&x, rows + p * 64 + 8 * i, sizeof x);
+        m |= byte_bits(x, static_cast<unsigned>(k)) << (8 * i);
+      }
+      lanes[std::size_t{s.slot[p * levels + k]} * lane_words + w] = m;
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f,avx512bw"))) void rows_avx512(const batch::encode_stage& s,
+                                                             const std::uint8_t* rows,
+                                                             std::size_t w, word* lanes) {
+  const std::size_t levels = s.thresholds.size();
+  for (std::size_t p = 0; p < s.slot.size() / levels; ++p) {
+    const __m512i row = _mm512_loadu_si512(rows + p * 64);
+    for (std::size_t k = 0; k < levels; ++k)
+      lanes[std::size_t{s.slot[p * levels + k]} * lane_words + w] =
+          _mm512_test_epi8_mask(row, _mm512_set1_epi8(static_cast<char>(1u << k)));
+  }
+}
+#endif
+
+// The same with at most 8 levels: for 64 frames at a time, each pixel's
+// thermometer byte (from a table) goes into a pixel-major buffer of 64 bytes
+// per pixel, which `to_words` turns into one word per level.
+void encode_bytes(const batch::encode_stage& s, const std::uint8_t* pixels, std::size_t frames,
+                  word* lanes, std::uint8_t* rows, rows_fn to_words) {
+  const std::size_t p_count = static_cast<std::size_t>(s.image.size());
+  for (std::size_t w = 0; w < lane_words; ++w) {
+    const std::size_t f0 = w * 64, f1 = std::min(frames, f0 + 64);
+    if (f1 < f0 + 64) std::fill(rows, rows + p_count * 64, 0);
+    for (std::size_t f = f0; f < f1; ++f) {
+      const std::uint8_t* px = pixels + f * p_count;
+      for (std::size_t p = 0; p < p_count; ++p) rows[p * 64 + (f - f0)] = s.code[px[p]];
+    }
+    to_words(s, rows, w, lanes);
+  }
+}
+
 void copy(const batch::copy_stage& s, word* lanes) {
   for (std::size_t i = 0; i < s.from.size(); ++i)
     std::memcpy(lanes + std::size_t{s.to[i]} * lane_words,
@@ -314,12 +374,13 @@ void copy(const batch::copy_stage& s, word* lanes) {
 }
 
 struct kernel_set {
+  rows_fn rows;
   void (*conv)(const reference_net::batch_plan&, const batch::conv_stage&, word*);
   void (*pool)(const reference_net::batch_plan&, const batch::pool_stage&, word*);
   void (*output)(const reference_net::batch_plan&, const word*, std::size_t, std::int32_t*);
 };
 
-#define NMC_KERNELS(suffix, vec, attr)                                                             \
+#define NMC_KERNELS(suffix, vec, rows, attr)                                                       \
   attr void conv_##suffix(const reference_net::batch_plan& p, const batch::conv_stage& s,          \
                           word* l) {                                                               \
     conv_body<vec>(p, s, l);                                                                       \
@@ -332,13 +393,13 @@ struct kernel_set {
                             std::int32_t* counts) {                                                \
     output_body<vec>(p, l, frames, counts);                                                        \
   }                                                                                                \
-  constexpr kernel_set kernels_##suffix{conv_##suffix, pool_##suffix, output_##suffix};
+  constexpr kernel_set kernels_##suffix{rows, conv_##suffix, pool_##suffix, output_##suffix};
 
-NMC_KERNELS(portable, v16, )
+NMC_KERNELS(portable, v16, rows_portable, )
 #if defined(__x86_64__) && defined(__GNUC__)
 #define NMC_HAVE_X86_KERNELS 1
-NMC_KERNELS(avx2, v32, __attribute__((target("avx2"))))
-NMC_KERNELS(avx512, v64, __attribute__((target("avx512f"))))
+NMC_KERNELS(avx2, v32, rows_portable, __attribute__((target("avx2"))))
+NMC_KERNELS(avx512, v64, rows_avx512, __attribute__((target("avx512f"))))
 #endif
 
 const kernel_set& kernels_for(batch_kernel k) {
@@ -361,7 +422,7 @@ bool supported(batch_kernel k) {
     case batch_kernel::avx2:
       return __builtin_cpu_supports("avx2");
     case batch_kernel::avx512:
-      return __builtin_cpu_supports("avx512f");
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 #endif
     default:
       return false;
@@ -439,6 +500,12 @@ std::unique_ptr<reference_net::batch_plan> make_batch_plan(const network& net) {
       auto& e = p.encode;
       e.image = inp->image;
       e.thresholds = inp->encoding.thresholds;
+      if (e.thresholds.size() <= 8) {
+        e.code.resize(256);
+        for (int v = 0; v < 256; ++v)
+          for (std::size_t k = 0; k < e.thresholds.size(); ++k)
+            if (v >= e.thresholds[k]) e.code[static_cast<std::size_t>(v)] |= 1u << k;
+      }
       const int levels = static_cast<int>(e.thresholds.size());
       for (int c = 0; c < e.image.channels; ++c)
         for (int y = 0; y < e.image.height; ++y)
@@ -560,6 +627,7 @@ batch_workspace reference_net::make_batch_workspace(batch_kernel kernel) const {
   // Zero: margins and the zero slot are never written. + room to align.
   ws.storage_.assign(batch_->slots * lane_words + lane_words, 0);
   ws.level_.assign(batch_->encode.thresholds.size(), 0);
+  ws.rows_.assign(batch_->encode.code.empty() ? 0 : pixels_ * 64, 0);
   return ws;
 }
 
@@ -595,7 +663,11 @@ void reference_net::run_batch(std::span<const std::uint8_t> pixels, std::size_t 
     ws.frames_ = frames;
     std::fill(lanes + batch::ones_slot * lane_words, lanes + (batch::ones_slot + 1) * lane_words,
               ~word{0});
-    encode(p.encode, pixels.data() + f0 * pixels_, frames, lanes, ws.level_.data());
+    if (p.encode.code.empty()) {
+      encode_any(p.encode, pixels.data() + f0 * pixels_, frames, lanes, ws.level_.data());
+    } else {
+      encode_bytes(p.encode, pixels.data() + f0 * pixels_, frames, lanes, ws.rows_.data(), k.rows);
+    }
     for (const auto& st : p.stages) {
       if (const auto* c = std::get_if<batch::conv_stage>(&st)) {
         k.conv(p, *c, lanes);

@@ -60,6 +60,8 @@ struct encode_stage {
   tensor_shape image;
   std::vector<int> thresholds;
   std::vector<std::uint32_t> slot;  // pixel p (image (c, y, x) order), level k: [p * levels + k]
+  // Up to 8 levels: the thermometer byte of each pixel value (bit k = level k).
+  std::vector<std::uint8_t> code;
 };
 
 // Lays out a map-only layer (flatten, concat) as a block: out slot[i] <- in slot[i].

@@ -261,3 +261,20 @@ TEST_CASE(
     }
   }
 }
+
+TEST_CASE("reference: run_batch encodes more than 8 thermometer levels (the general encoder)") {
+  std::mt19937 rng(99);
+  builder b;
+  std::vector<int> levels;
+  for (int k = 1; k <= 12; ++k) levels.push_back(k * 20);
+  b.input(1, 6, 6, levels);
+  std::vector<std::int8_t> w(6 * 4 * 9);
+  for (auto& v : w) v = static_cast<std::int8_t>(static_cast<int>(rng() % 3) - 1);
+  b.conv("c", 6, 3, 1, 1, 3, w);
+  b.threshold("a", {0, 1, 2, -1, 3, 1});
+  b.flatten("f");
+  b.output(2, nmc::test::populations(6 * 36, 2));
+  const auto net = b.done();
+  const auto px = random_pixels(rng, 600 * 36);
+  check_against_run(net, px, 600);
+}

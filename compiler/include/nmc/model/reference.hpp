@@ -81,6 +81,7 @@ private:
   // storage_ (the alignment is recomputed on use, so copies stay valid).
   std::vector<std::uint64_t> storage_;
   std::vector<std::uint64_t> level_;  // encoding scratch: a word per thermometer level
+  std::vector<std::uint8_t> rows_;  // encoding scratch: 64 frames of each pixel
   std::size_t frames_ = 0;
 };
 

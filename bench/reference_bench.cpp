@@ -1,11 +1,14 @@
 // Reference (golden) forward pass: one frame of a one-chip-sized network, and
 // 10,000 Fashion-MNIST test frames at 1 and 2 threads (issue: "well under a
-// minute on 2 cores").
+// minute on 2 cores"); and run() against run_batch on the shipped
+// models/fmnist_1chip.onnx at 1 thread, per batch kernel (items = frames).
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <filesystem>
 #include <random>
 
+#include <nmc/convert/load.hpp>
 #include <nmc/model/reference.hpp>
 #include <nmc/model/stats.hpp>
 #include <nmc/runtime/dataset.hpp>
@@ -67,6 +70,64 @@ void BM_reference_fmnist_10k(benchmark::State& state) {
   state.counters["threads"] = threads;
 }
 BENCHMARK(BM_reference_fmnist_10k)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+
+const nmc::model::network& fmnist_1chip() {
+  static const auto n =
+      nmc::convert::load_model(std::filesystem::path(NMC_SOURCE_DIR) / "models/fmnist_1chip.onnx");
+  return n;
+}
+
+// The first 1024 test frames (two full batches).
+const nmc::runtime::dataset* fmnist_frames(benchmark::State& state) {
+  if (!std::filesystem::exists(nmc::runtime::fashion_mnist_dir())) {
+    state.SkipWithError("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)");
+    return nullptr;
+  }
+  static const auto d = [] {
+    auto data = nmc::runtime::load_dataset("fashion-mnist:test");
+    nmc::runtime::limit_frames(data, 1024);
+    return data;
+  }();
+  return &d;
+}
+
+void BM_reference_1chip_run(benchmark::State& state) {
+  const auto* data = fmnist_frames(state);
+  if (!data) return;
+  const nmc::model::reference_net ref(fmnist_1chip());
+  auto ws = ref.make_workspace();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    ref.run(data->frame(i), ws);
+    benchmark::DoNotOptimize(ws.counts().data());
+    i = (i + 1) % data->frames;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_reference_1chip_run)->Unit(benchmark::kMillisecond);
+
+// Arg: 0 portable, 1 AVX2, 2 AVX-512. One iteration is 1024 frames.
+void BM_reference_1chip_run_batch(benchmark::State& state) {
+  using nmc::model::batch_kernel;
+  const batch_kernel kernel =
+      std::array{batch_kernel::portable, batch_kernel::avx2, batch_kernel::avx512}[static_cast<
+          std::size_t>(state.range(0))];
+  const auto* data = fmnist_frames(state);
+  if (!data) return;
+  if (!nmc::model::supported(kernel)) {
+    state.SkipWithError("this CPU lacks the kernel's instructions");
+    return;
+  }
+  const nmc::model::reference_net ref(fmnist_1chip());
+  auto ws = ref.make_batch_workspace(kernel);
+  std::vector<std::int32_t> counts(data->frames * static_cast<std::size_t>(ref.classes()));
+  for (auto _ : state) {
+    ref.run_batch(data->pixels, data->frames, ws, counts);
+    benchmark::DoNotOptimize(counts.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(data->frames));
+}
+BENCHMARK(BM_reference_1chip_run_batch)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -38,24 +39,37 @@ evaluation evaluate_reference(const model::network& net, const runtime::dataset&
   ev.counts.assign(data.frames * classes, 0);
   ev.predicted.assign(data.frames, 0);
 
-  std::vector<model::workspace> workspaces;
-  for (int w = 0; w < ev.threads; ++w) workspaces.push_back(ref.make_workspace());
+  // Frames go through run_batch in batches of batch_frames, batches in
+  // parallel. A batch writes only its own frames' rows, and its counts do not
+  // depend on which frames share it, so the result is the same for any
+  // thread count. No more workers than batches: a workspace holds a slot per
+  // activation of a whole batch (megabytes for a one-chip model).
+  const std::size_t batch = model::reference_net::batch_frames;
+  const std::size_t batches = (data.frames + batch - 1) / batch;
+  const int workers =
+      static_cast<int>(std::clamp<std::size_t>(batches, 1, static_cast<std::size_t>(ev.threads)));
+  std::vector<model::batch_workspace> workspaces;
+  for (int w = 0; w < workers; ++w) workspaces.push_back(ref.make_batch_workspace());
+  const std::span<const std::uint8_t> pixels(data.pixels);
+  const std::span<std::int32_t> counts(ev.counts);
+  const std::size_t ppf = data.pixels_per_frame();
   // Timed from here: frames/s measures the forward pass, not the preparation.
   const auto start = std::chrono::steady_clock::now();
-  // Blocks keep the progress display moving; inside a block frames run in parallel.
-  constexpr std::size_t block = 1024;
-  for (std::size_t b0 = 0; b0 < data.frames; b0 += block) {
-    const std::size_t b1 = std::min(data.frames, b0 + block);
-    runtime::parallel_chunks(b1 - b0, ev.threads, 16, [&](std::size_t lo, std::size_t hi, int w) {
+  // Blocks keep the progress display moving; inside a block batches run in parallel.
+  const std::size_t block = 2 * static_cast<std::size_t>(workers);
+  for (std::size_t b0 = 0; b0 < batches; b0 += block) {
+    const std::size_t b1 = std::min(batches, b0 + block);
+    runtime::parallel_chunks(b1 - b0, workers, 1, [&](std::size_t lo, std::size_t hi, int w) {
       auto& ws = workspaces[static_cast<std::size_t>(w)];
-      for (std::size_t i = b0 + lo; i < b0 + hi; ++i) {
-        ref.run(data.frame(i), ws);
-        std::copy(ws.counts().begin(), ws.counts().end(),
-                  ev.counts.begin() + static_cast<std::ptrdiff_t>(i * classes));
-        ev.predicted[i] = ws.predicted();
+      for (std::size_t b = b0 + lo; b < b0 + hi; ++b) {
+        const std::size_t f0 = b * batch, n = std::min(batch, data.frames - f0);
+        ref.run_batch(pixels.subspan(f0 * ppf, n * ppf), n, ws,
+                      counts.subspan(f0 * classes, n * classes));
+        for (std::size_t i = f0; i < f0 + n; ++i)
+          ev.predicted[i] = model::predicted_class(counts.subspan(i * classes, classes));
       }
     });
-    if (on_progress) on_progress(b1);
+    if (on_progress) on_progress(std::min(data.frames, b1 * batch));
   }
   ev.confusion.assign(classes * classes, 0);
   for (std::size_t i = 0; i < data.frames; ++i) {

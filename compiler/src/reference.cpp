@@ -9,6 +9,8 @@
 #include <nmc/error.hpp>
 #include <nmc/model/verify.hpp>
 
+#include "reference_batch.hpp"
+
 namespace nmc::model {
 
 namespace {
@@ -226,6 +228,7 @@ reference_net::reference_net(const network& net) {
       stages_.push_back(std::make_unique<stage>(stage{std::move(st)}));
     }
   }
+  batch_ = make_batch_plan(copy);
 }
 
 reference_net::~reference_net() = default;
@@ -381,10 +384,12 @@ void reference_net::run(std::span<const std::uint8_t> pixels, workspace& ws) con
   }
 }
 
-int workspace::predicted() const {
+int predicted_class(std::span<const std::int32_t> counts) {
   // std::max_element returns the first maximum: ties go to the lowest class.
-  return static_cast<int>(std::max_element(counts_.begin(), counts_.end()) - counts_.begin());
+  return static_cast<int>(std::max_element(counts.begin(), counts.end()) - counts.begin());
 }
+
+int workspace::predicted() const { return predicted_class(counts_); }
 
 bool workspace::bit(layer_id id, int c, int y, int x) const {
   if (!net_ || id.index() >= net_->buffer_of_.size() || net_->buffer_of_[id.index()] < 0) {

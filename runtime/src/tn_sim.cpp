@@ -20,6 +20,7 @@
 #include <nmc/runtime/tn_sim.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <string>
 
@@ -143,6 +144,24 @@ tn_simulator::impl::impl(const hw::tn_program& p, const sim_options& opts)
     tn::lower_core(p, owned[k], plain, parts, crossbars.data() + k * crossbar_words, c);
     c.owned = true;
     total_neurons += static_cast<std::size_t>(c.neurons);
+  }
+  // Direct delivery for fast cores whose every destination is simulated here
+  // and whose runs are long enough to pay (tn::core_data::runs).
+  engine.sched = sched.data();
+  engine.axon_words = axon_words;
+  engine.atomic = threads > 1;
+#if defined(__x86_64__) && defined(__GNUC__)
+  engine.bmi2 = __builtin_cpu_supports("bmi2");
+#endif
+  if (!plain && exchange->local_spikes_direct()) {
+    for (auto ci : owned) {
+      auto& c = cores[ci];
+      if (!c.fast || c.runs.empty()) continue;
+      int to_core = 0;
+      for (auto w : c.to_core) to_core += std::popcount(w);
+      const bool local = std::all_of(c.runs.begin(), c.runs.end(), [&](const auto& r) { return cores[r.core].owned; });
+      c.direct = local && to_core >= 4 * static_cast<int>(c.runs.size());
+    }
   }
   if (threads > 1) team = std::make_unique<worker_team>(threads);
   levels = tn::core_levels(p);

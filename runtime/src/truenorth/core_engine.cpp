@@ -115,6 +115,26 @@ void lower_core(const hw::tn_program& p, std::size_t ci, bool plain, int parts, 
       c.threshold8.resize(nn);
       for (std::size_t j = 0; j < nn; ++j) c.threshold8[j] = static_cast<std::int8_t>(std::clamp<int>(c.threshold16[j], -128, 127));
     }
+    // Runs for direct delivery: break where the destination core or delay
+    // changes, or the axon does not increase.
+    for (std::size_t j = 0; j < nn; ++j) {
+      const auto& n = src.neurons[j];
+      if (n.dest != hw::dest_kind::core) continue;
+      auto* r = c.runs.empty() ? nullptr : &c.runs.back();
+      const auto* prev = j > 0 ? &src.neurons[j - 1] : nullptr;  // if a neuron to a core: the last run's last
+      const bool extends = r && prev && prev->dest == hw::dest_kind::core && r->core == n.dest_core &&
+                           r->delay == n.delay_ticks && prev->dest_axon < n.dest_axon;
+      if (!extends) {
+        c.runs.push_back({n.dest_core, static_cast<std::uint16_t>(j), c.hops[j], n.delay_ticks, c.crossings[j], 0, {}, {}});
+        r = &c.runs.back();
+      }
+      const auto w = static_cast<std::uint8_t>(n.dest_axon / 64);
+      if (r->words == 0 || r->word[static_cast<std::size_t>(r->words - 1)] != w) {
+        r->word[r->words] = w;
+        ++r->words;
+      }
+      r->mask[static_cast<std::size_t>(r->words - 1)] |= std::uint64_t{1} << (n.dest_axon % 64);
+    }
     c.row_synapses.resize(static_cast<std::size_t>(tg.axons));
     for (std::size_t a = 0; a < c.row_synapses.size(); ++a) {
       int k = 0;
@@ -132,7 +152,7 @@ void update_core_fast(core_data& c, std::uint32_t ci, std::uint64_t* slot, std::
   std::int32_t* in = io.input;
   const bool avx512 = e.avx512;
   const int parts = e.parts;
-  std::uint64_t fired[4] = {};
+  std::uint64_t fired[5] = {};  // the fifth stays zero (deliver_runs reads past a run's last word)
   if (c.stateless && avx512) {
 #if defined(__x86_64__) && defined(__GNUC__)
     ev.synaptic_events += c.narrow ? integrate_narrow_avx512(c, slot, fired) : integrate_avx512(c, slot, in, fired);
@@ -176,7 +196,9 @@ void update_core_fast(core_data& c, std::uint32_t ci, std::uint64_t* slot, std::
   const std::uint64_t tick_add = static_cast<std::uint64_t>(now % scheduler_slots) << 48;
   constexpr std::uint64_t slot_wrap = ~(std::uint64_t{0xffc0} << 48);  // keep 6 slot bits
   auto spike_of = [&](std::size_t j) { return std::bit_cast<spike>((c.proto[j] + tick_add) & slot_wrap); };
-  if (parts == 1) {
+  if (c.direct) {
+    deliver_runs(c, fired, now, e.sched, e.axon_words, e.atomic, e.bmi2, hop_count, crossing_count);
+  } else if (parts == 1) {
     spike* o = out[0].store.data() + out[0].size;
     for (int w = 0; w < 4; ++w)
       for (std::uint64_t bits = fired[w] & c.to_core[static_cast<std::size_t>(w)]; bits; bits &= bits - 1) {

@@ -23,6 +23,12 @@ struct engine_config {
   int parts = 1;
   bool avx512 = false;
   bool record = false;  // keep every firing in worker_io::fired
+  bool bmi2 = false;
+  // Direct delivery (core_data::direct): the schedulers, and whether several
+  // workers write them at once.
+  std::uint64_t* sched = nullptr;
+  std::size_t axon_words = 0;
+  bool atomic = false;
 };
 
 // What one worker writes while it updates cores: its spike buffers (one per

@@ -3,6 +3,7 @@
 #include "kernels.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstddef>
 
@@ -35,6 +36,59 @@ std::int64_t integrate_scalar(const core_data& c, std::uint64_t* slot, std::int3
     }
   }
   return events;
+}
+
+namespace {
+
+// The bits of v deposited at the set bits of mask, lowest first (PDEP).
+std::uint64_t deposit_portable(std::uint64_t v, std::uint64_t mask) {
+  std::uint64_t out = 0;
+  for (std::uint64_t bit = 1; mask; bit <<= 1, mask &= mask - 1)
+    if (v & bit) out |= mask & (~mask + 1);
+  return out;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("bmi2"), noinline)) std::uint64_t deposit_bmi2(std::uint64_t v, std::uint64_t mask) {
+  return _pdep_u64(v, mask);
+}
+#endif
+
+}  // namespace
+
+void deliver_runs(const core_data& c, const std::uint64_t* fired, std::int64_t now, std::uint64_t* sched,
+                  std::size_t axon_words, bool atomic, bool bmi2, std::int64_t& hops, std::int64_t& crossings) {
+  for (const auto& r : c.runs) {
+    std::size_t o = r.first;  // the run's next neuron
+    const auto slot = static_cast<std::size_t>((now + r.delay) % scheduler_slots);
+    std::uint64_t* dst = sched + (static_cast<std::size_t>(r.core) * scheduler_slots + slot) * axon_words;
+    std::int64_t spikes = 0;
+    for (int k = 0; k < r.words; ++k) {
+      const std::uint64_t m = r.mask[static_cast<std::size_t>(k)];
+      const int len = std::popcount(m);
+      const std::size_t wi = o / 64, b = o % 64;
+      std::uint64_t v = fired[wi] >> b;
+      if (b) v |= fired[wi + 1] << (64 - b);
+      if (len < 64) v &= (std::uint64_t{1} << len) - 1;
+      o += static_cast<std::size_t>(len);
+      if (!v) continue;
+      spikes += std::popcount(v);
+#if defined(__x86_64__) && defined(__GNUC__)
+      const std::uint64_t bits = bmi2 ? deposit_bmi2(v, m) : deposit_portable(v, m);
+#else
+      (void)bmi2;
+      const std::uint64_t bits = deposit_portable(v, m);
+#endif
+      std::uint64_t& word = dst[r.word[static_cast<std::size_t>(k)]];
+      if (atomic) {
+        std::atomic_ref<std::uint64_t>(word).fetch_or(bits, std::memory_order_relaxed);
+      } else {
+        word |= bits;
+      }
+    }
+    hops += spikes * r.hops;
+    crossings += spikes * r.crossings;
+  }
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -5,6 +5,7 @@
 // scheduler slot (cleared as it is read) and produce input sums or the mask
 // of firing neurons; the core engine does the rest.
 
+#include <cstddef>
 #include <cstdint>
 
 #include "layout.hpp"
@@ -19,6 +20,15 @@ std::int64_t integrate_scalar(const core_data& c, std::uint64_t* slot, std::int3
 // fired[j] = 1 for the neurons that fire.
 void update_fast_neurons(int n, std::int32_t* v, const std::int32_t* in, const core_data& c, std::int32_t vmin,
                          std::int32_t vmax, std::uint8_t* fired);
+
+// Direct delivery (core_data::runs): every fired neuron of a run sets its
+// axon bit in slot now + delay of the run's core, in the schedulers `sched`
+// ([core][slot][axon word]). With `atomic` (several workers) the words are
+// ORed atomically: each axon has one source, so the result does not depend on
+// the order. `fired` has a fifth word, zero. Adds the spikes' hops and chip
+// crossings; `bmi2` deposits with PDEP.
+void deliver_runs(const core_data& c, const std::uint64_t* fired, std::int64_t now, std::uint64_t* sched,
+                  std::size_t axon_words, bool atomic, bool bmi2, std::int64_t& hops, std::int64_t& crossings);
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define NMC_TN_AVX512_KERNELS 1

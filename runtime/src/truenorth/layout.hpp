@@ -18,7 +18,7 @@ namespace nmc::runtime::tn {
 // epoch_max ticks can be written ahead of the cores that read it.
 constexpr int scheduler_slots = 64;
 constexpr int hardware_slots = 16;
-constexpr int epoch_max = 32;
+constexpr int epoch_max = 48;
 static_assert(sizeof(spike) == 8 && offsetof(spike, slot) == 6 && scheduler_slots == 64,
               "update_core_fast adds the tick to the slot field of a spike's 64-bit image");
 static_assert(epoch_max + hardware_slots <= scheduler_slots);
@@ -95,6 +95,24 @@ struct core_data {
     std::uint8_t part;  // the destination core's delivery partition (part_of)
   };
   std::vector<destination> dest;
+  // Direct delivery: the neurons to cores as runs of consecutive neurons that
+  // go to one core with one delay, in increasing axon order (as the compiler
+  // lays out a core's copies). A run's spikes are then its bits of the fired
+  // mask deposited into the destination's axon words (PDEP), written straight
+  // into its scheduler: no spike records and no delivery pass. Used when every
+  // destination is simulated here and the runs are long (tn_sim.cpp decides).
+  struct run {
+    std::uint32_t core;
+    std::uint16_t first;  // the run's first neuron; its neurons fill mask[0], then mask[1], ...
+    std::uint16_t hops;
+    std::uint8_t delay;
+    std::uint8_t crossings;
+    std::uint8_t words;                // axon words the run reaches: word[0 .. words)
+    std::array<std::uint8_t, 4> word;  // which axon words
+    std::array<std::uint64_t, 4> mask;  // the run's axons in each of them
+  };
+  std::vector<run> runs;
+  bool direct = false;
   int neurons = 0;     // neurons updated: 0 .. neurons-1 (the rest are idle and unobservable)
   int with_dest = 0;   // neurons with a destination (counted as neuron updates)
   int axon_words = 0;

@@ -90,6 +90,7 @@ class distributed_exchange final : public spike_exchange {
 public:
   distributed_exchange(communicator& comm, const tn_partition& partition);
   void exchange(std::span<const std::span<const spike>> buffers, const spike_delivery& local) override;
+  bool local_spikes_direct() const override { return true; }  // it moves only the spikes between ranks
 
   std::int64_t spikes_sent = 0, spikes_received = 0, exchanges = 0;
   double wait_s = 0;      // in exchange_counts: waiting for the slowest rank

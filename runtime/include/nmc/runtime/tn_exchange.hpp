@@ -77,6 +77,11 @@ public:
   // owner; those of this process go to `local`. Every process of a
   // distributed run calls this the same number of times.
   virtual void exchange(std::span<const std::span<const spike>> buffers, const spike_delivery& local) = 0;
+  // Whether spikes between cores of this process may skip the exchange: the
+  // core that fires them then sets their axon bits itself (direct delivery),
+  // and `buffers` holds only the others. An exchange that must see every
+  // spike keeps the default.
+  virtual bool local_spikes_direct() const { return false; }
   // The output spikes (to off-chip ports) of a tick or an epoch, per worker:
   // the exchange passes on to `on_output` those this process reports. The
   // default reports them all here (a distributed run adds up each process's
@@ -95,6 +100,7 @@ public:
   void exchange(std::span<const std::span<const spike>> buffers, const spike_delivery& local) override {
     local.deliver_buffers(buffers);
   }
+  bool local_spikes_direct() const override { return true; }
 };
 
 }  // namespace nmc::runtime

@@ -112,6 +112,7 @@ struct simulate_options {
   bool step_relays = false;  // grid programs: no delay lines (runtime::dn_sim_options)
   std::size_t max_memory_mib = 0;  // 0: the machine's available memory
   std::string mpi_mode = "auto";   // under mpirun: auto, cores or frames (runtime::distribution_mode)
+  std::string thread_mode = "auto";  // TrueNorth, several threads: auto, cores or frames (runtime::thread_mode)
   std::vector<std::string> given;  // the options on the command line: each target refuses those it does not take
 };
 }  // namespace nmc::cli

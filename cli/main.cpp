@@ -125,6 +125,13 @@ int main(int argc, char** argv) {
     cmd->add_option("--frames", o.frames, "number of frames (default, or 0: all)")->check(cli::whole_in(0, cli::max_frames));
     cmd->add_option("--threads", o.threads, "worker threads (default, or 0: the CPUs this process may use)")
         ->check(cli::whole_in(0, cli::max_threads));
+    cmd->add_option("--thread-mode", o.thread_mode,
+                    "TrueNorth programs, several threads: cores (the threads share each tick's cores), frames (each "
+                    "thread a share of the frames, with a simulator of its own; stateless acyclic programs, every "
+                    "Eedn program) or auto (frames where exact, in memory and long enough to repay each share's "
+                    "warm-up)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "cores", "frames"}));
     cmd->add_option("--report", o.report_path, "write the JSON report to this file");
     cmd->add_option("--spikes", o.spikes_path, "write every spike (tick, core, neuron, layer) as CSV");
     cmd->add_option("--spikes-in", o.spikes_in, "grid programs from TENNLab networks: input spikes ('tick input [value]' lines)");

@@ -61,6 +61,9 @@ runtime::sim_options sim_options_of(const simulate_options& opts) {
   so.ticks_per_frame = opts.ticks_per_frame;
   so.record_spikes = !opts.spikes_path.empty();
   so.memory_limit_bytes = opts.max_memory_mib * std::size_t{1024} * 1024;
+  so.threading = opts.thread_mode == "cores"    ? runtime::thread_mode::cores
+                 : opts.thread_mode == "frames" ? runtime::thread_mode::frames
+                                                : runtime::thread_mode::automatic;
   return so;
 }
 
@@ -390,7 +393,7 @@ int simulate_distributed(const simulate_options& opts, std::ostream& out, runtim
 int run_simulate(const simulate_options& opts, std::ostream& out, runtime::communicator* world) {
   if (world) return simulate_distributed(opts, out, *world);
   if (is_dn_program_file(opts.program)) {
-    refuse_options(opts.given, {"--spikes", "--tick-ms", "--ticks-per-frame"},
+    refuse_options(opts.given, {"--spikes", "--tick-ms", "--ticks-per-frame", "--thread-mode"},
                    fmt::format("{} (a grid program)", opts.program),
                    "grid programs keep the grid's own clock and frame timing, and record no spike file yet");
     return run_simulate_danna(convert::load_dn_program(opts.program), opts, out);

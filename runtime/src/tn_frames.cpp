@@ -1,6 +1,7 @@
 // Frames through a TrueNorth-style program, and the energy model.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 
@@ -8,6 +9,8 @@
 
 #include <nmc/error.hpp>
 #include <nmc/runtime/dataset.hpp>
+#include <nmc/runtime/distributed.hpp>
+#include <nmc/runtime/parallel.hpp>
 #include <nmc/runtime/tn_sim.hpp>
 
 #include "truenorth/epochs.hpp"
@@ -30,10 +33,104 @@ std::int64_t warmup_ticks(const hw::tn_program& p) {
   return deepest + tn::hardware_slots;  // and the longest delay a neuron can have, to an output or a core
 }
 
+namespace {
+
+frame_results run_frames_here(const hw::tn_program& p, const dataset& data, const sim_options& opts,
+                              const std::function<bool(std::size_t)>& on_progress,
+                              const std::function<void(std::int64_t, const std::vector<fired_neuron>&)>& on_spikes,
+                              const frame_slice* slice);
+
+// Whether run_frames gives each thread its own share of the frames (see
+// thread_mode); throws usage_error when `frames` is asked for and cannot be.
+bool frames_across_threads(const hw::tn_program& p, const dataset& data, const sim_options& opts,
+                           const frame_slice* slice) {
+  if (opts.threads < 2 || opts.threading == thread_mode::cores) return false;
+  const bool forced = opts.threading == thread_mode::frames;
+  std::string obstacle;
+  if (opts.record_spikes) obstacle = "recording spikes needs one simulator";
+  else if (opts.partition || opts.exchange || slice) obstacle = "the run is already one share of a distributed run";
+  else obstacle = frame_sharding_obstacle(p);
+  if (!obstacle.empty()) {
+    if (forced) throw usage_error(fmt::format("frames thread mode: {}", obstacle), "use the cores thread mode");
+    return false;
+  }
+  if (forced) return true;
+  // Each share starts warmup_ticks early: worth it from 64 frames a thread
+  // and a warm-up under a tenth of the share.
+  const auto per_thread = static_cast<std::int64_t>(data.frames) / opts.threads;
+  const auto tpf = static_cast<std::int64_t>(opts.ticks_per_frame > 0 ? opts.ticks_per_frame : p.ticks_per_frame);
+  if (per_thread < 64 || warmup_ticks(p) * 10 > per_thread * tpf) return false;
+  const auto limit = resolve_memory_limit(opts.memory_limit_bytes);
+  return limit.bytes == 0 || estimate_memory_bytes(p, 1) * static_cast<std::size_t>(opts.threads) <= limit.bytes;
+}
+
+// The frames split into one contiguous share per thread, each run on its own
+// simulator; the shares add up to the single run exactly (frame_slice).
+frame_results run_frames_split(const hw::tn_program& p, const dataset& data, const sim_options& opts,
+                               const std::function<bool(std::size_t)>& on_progress) {
+  const auto start = std::chrono::steady_clock::now();
+  const int n = opts.threads;
+  std::vector<frame_results> parts(static_cast<std::size_t>(n));
+  std::vector<std::atomic<std::size_t>> done(static_cast<std::size_t>(n));
+  std::atomic<bool> stop{false};
+  parallel_chunks(static_cast<std::size_t>(n), n, 1, [&](std::size_t lo, std::size_t hi, int) {
+    for (std::size_t k = lo; k < hi; ++k) {
+      const auto [begin, end] = frame_share(data.frames, n, static_cast<int>(k));
+      const frame_slice slice{begin, end, static_cast<int>(k) == n - 1};
+      sim_options o = opts;
+      o.threads = 1;
+      o.threading = thread_mode::cores;
+      // Share 0 reports the progress of all (the callback runs on one thread only).
+      const auto progress = [&, k](std::size_t d) {
+        done[k] = d;
+        if (k == 0 && on_progress) {
+          std::size_t sum = 0;
+          for (const auto& x : done) sum += x;
+          if (!on_progress(sum)) stop = true;
+        }
+        return !stop.load();
+      };
+      parts[k] = run_frames_here(p, data, o, progress, {}, &slice);
+    }
+  });
+  if (stop) {  // the frames of share 0 completed so far: a prefix, as a stopped single run gives
+    frame_results r = std::move(parts[0]);
+    r.partial = true;
+    r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+  }
+  frame_results r = std::move(parts[0]);
+  for (std::size_t k = 1; k < parts.size(); ++k) {
+    const auto& q = parts[k];
+    for (std::size_t i = 0; i < r.counts.size(); ++i) r.counts[i] += q.counts[i];
+    for (std::size_t l = 0; l < r.per_layer.size(); ++l) r.per_layer[l] += q.per_layer[l];
+    r.totals += q.totals;
+  }
+  const auto tpf = static_cast<std::int64_t>(opts.ticks_per_frame > 0 ? opts.ticks_per_frame : p.ticks_per_frame);
+  r.ticks = static_cast<std::int64_t>(data.frames) * tpf + p.output_tick_offset;
+  r.frames = data.frames;
+  r.partial = false;
+  r.predict_from_counts();
+  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace
+
 frame_results run_frames(const hw::tn_program& p, const dataset& data, const sim_options& opts,
                          const std::function<bool(std::size_t)>& on_progress,
                          const std::function<void(std::int64_t, const std::vector<fired_neuron>&)>& on_spikes,
                          const frame_slice* slice) {
+  if (frames_across_threads(p, data, opts, slice)) return run_frames_split(p, data, opts, on_progress);
+  return run_frames_here(p, data, opts, on_progress, on_spikes, slice);
+}
+
+namespace {
+
+frame_results run_frames_here(const hw::tn_program& p, const dataset& data, const sim_options& opts,
+                              const std::function<bool(std::size_t)>& on_progress,
+                              const std::function<void(std::int64_t, const std::vector<fired_neuron>&)>& on_spikes,
+                              const frame_slice* slice) {
   const auto levels = p.thermometer.size();
   if (static_cast<std::size_t>(data.channels) != p.image_channels || static_cast<std::uint32_t>(data.height) != p.image_height ||
       static_cast<std::uint32_t>(data.width) != p.image_width) {
@@ -176,6 +273,8 @@ frame_results run_frames(const hw::tn_program& p, const dataset& data, const sim
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }
+
+}  // namespace
 
 void frame_results::predict_from_counts() {
   const auto n = static_cast<std::size_t>(classes);

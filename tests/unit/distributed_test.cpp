@@ -301,3 +301,34 @@ TEST_CASE("distributed: --mpi-mode takes auto, cores or frames; nmc run and a bu
   CHECK(launched.out.find("hint: ") != std::string::npos);
 #endif
 }
+
+TEST_CASE("distributed: threads in frames mode give the single thread's run; refused where it would not be exact") {
+  std::mt19937 rng(33);
+  for (int trial = 0; trial < 6; ++trial) {
+    CAPTURE(trial);
+    const auto net = test::random_network(rng, 128);
+    const auto text = test::default_target_text();
+    const auto target = hw::parse_truenorth(text, "truenorth.yaml");
+    const auto state = compiler::compile_truenorth(net, target, text, "", {});
+    const auto d = test::random_frames(net, 61 + 17 * trial, 40 + trial);  // shares of unequal size
+    runtime::sim_options one;
+    const auto single = runtime::run_frames(state.program, d, one);
+    for (int threads : {2, 3}) {
+      CAPTURE(threads);
+      runtime::sim_options o;
+      o.threads = threads;
+      o.threading = runtime::thread_mode::frames;
+      check_same(single, runtime::run_frames(state.program, d, o));
+      o.threading = runtime::thread_mode::cores;
+      check_same(single, runtime::run_frames(state.program, d, o));
+    }
+  }
+  // A recurrent program cannot be split by frames: asked for, it is refused with the reason.
+  const auto text = test::default_target_text();
+  const auto p = hw::balanced_chip(hw::parse_truenorth(text, "truenorth.yaml"), text, 8, 0.25, 12, 15, 1, 1);
+  runtime::sim_options o;
+  o.threads = 2;
+  o.threading = runtime::thread_mode::frames;
+  const runtime::dataset none;
+  CHECK_THROWS_WITH_AS(runtime::run_frames(p, none, o), doctest::Contains("frames thread mode"), usage_error);
+}

@@ -44,8 +44,17 @@ struct event_counts {
   bool operator==(const event_counts&) const = default;
 };
 
+// How run_frames uses several threads: `cores` splits each tick's cores
+// among them (one simulator); `frames` gives each thread a contiguous share
+// of the frames with a simulator of its own (as MPI frames mode does with
+// ranks: exact, for stateless acyclic programs, at the memory of one
+// simulator per thread); `automatic` takes frames where it is exact, fits
+// in memory and each thread has enough frames to repay its warm-up.
+enum class thread_mode { automatic, cores, frames };
+
 struct sim_options {
   int threads = 1;
+  thread_mode threading = thread_mode::automatic;
   int ticks_per_frame = 0;     // 0: the program's (1 for Eedn programs)
   bool record_spikes = false;  // keep every firing (core, neuron) of the last tick: fired()
   bool plain_kernels = false;  // use only the scalar reference kernels (tests compare the two)

@@ -134,16 +134,30 @@ section_mpi() {
   : > "$work/mpi_model.jsonl"
   record mpi "$work/mpi_model.1" "$python" "$t" threads=1 -- ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --json
   record mpi "$work/mpi_model.2" "$python" "$t" threads=2 -- ./build/cli/nmc simulate "$p" --frames "$frames" --threads 2 --json
+  record mpi "$work/mpi_model.2c" "$python" "$t" threads=2,cores -- ./build/cli/nmc simulate "$p" --frames "$frames" --threads 2 --thread-mode cores --json
   record mpi "$work/mpi_model.3" "$python" "$t" ranks=1,frames -- "${mpi[@]}" -n 1 ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --mpi-mode frames --json
   record mpi "$work/mpi_model.4" "$python" "$t" ranks=2,frames -- "${mpi[@]}" -n 2 ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --mpi-mode frames --json
   record mpi "$work/mpi_model.5" "$python" "$t" ranks=2,cores -- "${mpi[@]}" -n 2 ./build/cli/nmc simulate "$p" --frames "$frames" --threads 1 --mpi-mode cores --json
-  cat "$work"/mpi_model.[0-9] > "$work/mpi_model.jsonl"
+  cat "$work"/mpi_model.1 "$work"/mpi_model.2 "$work"/mpi_model.2c "$work"/mpi_model.[3-9] > "$work/mpi_model.jsonl"
   local b=./build/bench/nmc_bench_distributed
   record mpi "$work/mpi_board.1" "$b" --chips "$chips" --ticks "$ticks" --threads 1
   record mpi "$work/mpi_board.2" "$b" --chips "$chips" --ticks "$ticks" --threads 2
   record mpi "$work/mpi_board.3" "${mpi[@]}" -n 1 "$b" --chips "$chips" --ticks "$ticks" --threads 1
   record mpi "$work/mpi_board.4" "${mpi[@]}" -n 2 "$b" --chips "$chips" --ticks "$ticks" --threads 1
   cat "$work"/mpi_board.[0-9] > "$work/mpi_board.jsonl"
+}
+
+# How cost grows with chips: the synthetic one-chip network 1, 4, 16 and 64
+# times as wide (bench/growth_bench.cpp), compiled for the fewest chips it fits
+# and simulated at 1 and 2 threads.
+section_growth() {
+  local scales="1 4 16 64" frames=12
+  [ "$quick" -eq 1 ] && scales="1 2" frames=3
+  : > "$work/growth.jsonl"
+  for k in $scales; do
+    record growth "$work/growth.$k" ./build/bench/nmc_bench_growth --scale "$k" --frames "$frames" --threads 1,2
+    cat "$work/growth.$k" >> "$work/growth.jsonl"
+  done
 }
 
 section_kernels
@@ -153,6 +167,7 @@ section_brian2
 section_pytorch
 section_grid
 section_mpi
+section_growth
 
 elapsed=$(( $(date +%s) - started ))
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)

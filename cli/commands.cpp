@@ -255,9 +255,10 @@ int run_compile(const compile_options& opts, std::ostream& out) {
   } else {
     const auto j = program_json(program, opts.output);
     fmt::print(out, "compiled {} -> {}\n", opts.model, opts.output);
-    fmt::print(out, "cores    {} used on {} chip{} (lower bound {}), {} splitter cores\n", j["cores_used"].get<std::int64_t>(),
-               opts.chips, opts.chips == 1 ? "" : "s", j["cores_lower_bound"].get<std::int64_t>(),
-               j["splitter_cores"].get<std::int64_t>());
+    fmt::print(out, "cores    {} used on {} chip{}{} (lower bound {}), {} splitter cores\n", j["cores_used"].get<std::int64_t>(),
+               program.chips, program.chips == 1 ? "" : "s",
+               program.chips > 1 ? fmt::format(" arranged {} x {}", program.chips_x, program.chips_y) : "",
+               j["cores_lower_bound"].get<std::int64_t>(), j["splitter_cores"].get<std::int64_t>());
     fmt::print(out, "routing  {:.2f} mean hops per spike (naive placement {:.2f}), {} chip crossings\n",
                j["mean_hops_per_spike"].get<double>(), j["naive_mean_hops_per_spike"].get<double>(),
                j["chip_crossings"].get<std::int64_t>());

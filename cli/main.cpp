@@ -90,7 +90,9 @@ int main(int argc, char** argv) {
   compile_cmd->add_option("--target", compile.target, "target: truenorth or danna")->capture_default_str();
   compile_cmd->add_option("--target-file", compile.target_file,
                           "target description (default: the shipped hw_models/targets/truenorth.yaml)");
-  compile_cmd->add_option("--chips", compile.chips, "number of chips")->capture_default_str()->check(cli::whole_in(1, cli::max_chips));
+  compile_cmd->add_option("--chips", compile.chips, "number of chips (0: as many as the model needs)")
+      ->capture_default_str()
+      ->check(cli::whole_in(0, cli::max_chips));
   compile_cmd->add_option("--grid", compile.grid, "danna: one tile of WxH elements (e.g. 200x200)");
   compile_cmd->add_option("--tiles", compile.tiles, "danna: TXxTY tiles of the target's tile size (e.g. 4x4)");
   compile_cmd->add_option("--max-fan-in", compile.max_fan_in,
@@ -168,8 +170,8 @@ int main(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand("run", "Compile a model and simulate it in one go");
   run_cmd->add_option("MODEL", run_compile_opts.model, "model file (.onnx or .yaml)")->required();
   run_cmd->add_option("-o,--output", run_compile_opts.output, "also write the program to this file");
-  run_cmd->add_option("--chips", run_compile_opts.chips, "number of chips")->capture_default_str()
-      ->check(cli::whole_in(1, cli::max_chips));
+  run_cmd->add_option("--chips", run_compile_opts.chips, "number of chips (0: as many as the model needs)")->capture_default_str()
+      ->check(cli::whole_in(0, cli::max_chips));
   run_cmd->add_option("--seed", run_compile_opts.seed, "placement seed")->capture_default_str()
       ->check(cli::whole_in(0, UINT64_MAX));
   run_cmd->add_option("--target-file", run_compile_opts.target_file, "target description");

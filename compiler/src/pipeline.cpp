@@ -40,7 +40,8 @@ compile_state compile_truenorth(const model::network& net, const hw::truenorth_t
     throw usage_error(fmt::format("--dump-after {}: no such pass", popts.dump_after),
                       fmt::format("passes: {}", fmt::join(pass_names(), ", ")));
   }
-  if (popts.opts.chips < 1) throw usage_error(fmt::format("--chips {} must be at least 1", popts.opts.chips));
+  if (popts.opts.chips < 0)
+    throw usage_error(fmt::format("--chips {} must be at least 1 (or 0: as many as the model needs)", popts.opts.chips));
   compile_state s;
   s.net = &net;
   s.target = target;

@@ -10,6 +10,8 @@
 #include <cstdlib>
 
 #include <nmc/compiler/pipeline.hpp>
+#include <nmc/convert/load.hpp>
+#include <nmc/error.hpp>
 #include <nmc/convert/yaml_model.hpp>
 #include <nmc/hw/truenorth.hpp>
 #include <nmc/runtime/dataset.hpp>
@@ -62,4 +64,22 @@ TEST_CASE("chips: a model of more than 16 chips' cores compiles within reach and
   CHECK(a.totals.spikes == b.totals.spikes);
   CHECK(a.totals.chip_crossings == b.totals.chip_crossings);
   CHECK(a.totals.chip_crossings > 0);
+}
+
+TEST_CASE("chips: chips 0 compiles onto the fewest chips that hold the cores, in a near-square block") {
+  // Chips of 2 x 2 cores: the tiny model needs tens of them.
+  const auto text = test::target_with({{"cores_x: 64", "cores_x: 2"}, {"cores_y: 64", "cores_y: 2"}});
+  const auto target = hw::parse_truenorth(text, "small_chips.yaml");
+  const auto net = convert::load_model(std::string(NMC_SOURCE_DIR) + "/examples/tiny_fmnist.yaml");
+  compiler::pipeline_options po;
+  po.opts.chips = 0;
+  const auto state = compiler::compile_truenorth(net, target, text, convert::to_yaml(net), po);
+  const auto& p = state.program;
+  CHECK(p.chips == (p.cores.size() + 3) / 4);
+  CHECK(p.chips_x * p.chips_x >= p.chips);  // ceil(sqrt(chips)) across
+  CHECK((p.chips_x - 1) * (p.chips_x - 1) < p.chips);
+  CHECK(p.chips_y == (p.chips + p.chips_x - 1) / p.chips_x);
+  // One chip fewer does not hold them: the fit error says so.
+  po.opts.chips = static_cast<int>(p.chips) - 1;
+  CHECK_THROWS_AS(compiler::compile_truenorth(net, target, text, convert::to_yaml(net), po), fit_error);
 }

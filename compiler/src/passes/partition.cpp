@@ -294,7 +294,9 @@ void partition_pass(compile_state& s) {
   // within twice the chips, building them is cheap enough, and the refusal
   // gives the exact count and a --chips that works.
   constexpr std::int64_t exact_cores = 16384;
-  const std::int64_t available = static_cast<std::int64_t>(s.opts.chips) * t.cores_per_chip();
+  // chips 0: as many as the model needs (set at the end).
+  const std::int64_t available = s.opts.chips > 0 ? static_cast<std::int64_t>(s.opts.chips) * t.cores_per_chip()
+                                                  : std::numeric_limits<std::int64_t>::max() / 4;
   std::int64_t bound_so_far = 0;
   for (std::size_t back = 0; back < n_units; ++back) {
     const std::size_t ui = n_units - 1 - back;
@@ -396,7 +398,8 @@ void partition_pass(compile_state& s) {
                                   bound_so_far, u.name, s.opts.chips, s.opts.chips == 1 ? "" : "s", t.cores_per_chip(),
                                   available, per_layer),
                       fmt::format("use --chips {} or more: the least the layers counted so far need (compiling with "
-                                  "that many counts further, exactly once within twice the chips), or fewer features / "
+                                  "that many counts further, exactly once within twice the chips; --chips 0 counts them "
+                                  "and takes as many as needed), or fewer features / "
                                   "more groups in the largest layers",
                                   chips_needed));
     }
@@ -460,6 +463,9 @@ void partition_pass(compile_state& s) {
     s.cores[static_cast<std::size_t>(host)].slots.push_back({src.index, true, static_cast<std::int32_t>(p), 0, 1});
   }
 
+  if (s.opts.chips == 0)
+    s.opts.chips = static_cast<int>(std::max<std::size_t>(1, (s.cores.size() + static_cast<std::size_t>(t.cores_per_chip()) - 1) /
+                                                                  static_cast<std::size_t>(t.cores_per_chip())));
   if (static_cast<std::int64_t>(s.cores.size()) > available) {
     std::string per_layer;
     for (auto ui : s.order) {
@@ -469,7 +475,8 @@ void partition_pass(compile_state& s) {
     const auto chips_needed = (static_cast<std::int64_t>(s.cores.size()) + t.cores_per_chip() - 1) / t.cores_per_chip();
     throw fit_error(fmt::format("the model needs {} cores, but {} chip{} of {} cores give {}:{}", s.cores.size(),
                                 s.opts.chips, s.opts.chips == 1 ? "" : "s", t.cores_per_chip(), available, per_layer),
-                    fmt::format("use --chips {} or more, or fewer features / more groups in the largest layers",
+                    fmt::format("use --chips {} or more (--chips 0: as many as the model needs), or fewer "
+                                "features / more groups in the largest layers",
                                 chips_needed));
   }
 }

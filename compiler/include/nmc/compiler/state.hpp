@@ -23,7 +23,7 @@
 namespace nmc::compiler {
 
 struct options {
-  int chips = 1;
+  int chips = 1;  // 0: as many as the model needs (the partition sets it)
   std::uint64_t seed = 1;
   double place_effort = 1.0;  // scales the annealing moves
   int max_copies = 0;         // copies of one neuron before splitters are used (0: neurons per core)

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -86,14 +87,19 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     nmc::compiler::pipeline_options po;
     po.opts.chips = 0;
-    const auto state = nmc::compiler::compile_truenorth(net, target, text, model_text, po);
+    auto state = nmc::compiler::compile_truenorth(net, target, text, model_text, po);
     const double compile_s = seconds_since(t0);
     const double compile_peak = peak_rss_mib() - rss0;
     std::int64_t lower = 0;
     for (const auto& u : state.units) lower += u.lower_bound;
-    const auto& p = state.program;
+    // Only the program is kept (the compile state of a 64-chip model is GBs).
+    const nmc::hw::tn_program p = std::move(state.program);
+    const auto routes = state.routes;
+    const auto chips_x = state.chips_x, chips_y = state.chips_y;
     std::string passes;
     for (const auto& pt : state.times) passes += fmt::format("{}\"{}\": {:.2f}", passes.empty() ? "" : ", ", pt.pass, pt.seconds);
+    state = {};
+    malloc_trim(0);  // give the compiler's memory back before the simulator asks how much is free
 
     auto data = nmc::runtime::load_dataset("fashion-mnist:test");
     nmc::runtime::limit_frames(data, frames);
@@ -114,9 +120,9 @@ int main(int argc, char** argv) {
                  "\"crossing_connections\": {}, \"connections\": {}, \"threads\": {}, \"frames\": {}, \"ticks\": {}, "
                  "\"wall_s\": {:.3f}, \"ticks_per_s\": {:.2f}, \"chip_ticks_per_s\": {:.2f}, \"frames_per_s\": {:.2f}, "
                  "\"sim_mib\": {:.0f}, \"sim_mib_per_chip\": {:.1f}, \"spikes\": {}, \"chip_crossings\": {}, \"pass_s\": {{{}}}}}\n",
-                 scale, p.chips, state.chips_x, state.chips_y, p.cores.size(), lower, compile_s,
-                 compile_s * 1000.0 / static_cast<double>(p.cores.size()), compile_peak, state.routes.mean_hops,
-                 state.routes.max_hops, state.routes.crossing_connections, state.routes.connections, t, r.frames,
+                 scale, p.chips, chips_x, chips_y, p.cores.size(), lower, compile_s,
+                 compile_s * 1000.0 / static_cast<double>(p.cores.size()), compile_peak, routes.mean_hops,
+                 routes.max_hops, routes.crossing_connections, routes.connections, t, r.frames,
                  r.ticks, r.wall_s, static_cast<double>(r.ticks) / r.wall_s,
                  static_cast<double>(r.ticks) * p.chips / r.wall_s, static_cast<double>(r.frames) / r.wall_s,
                  after - before, (after - before) / p.chips, r.totals.spikes, r.totals.chip_crossings, passes);

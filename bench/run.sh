@@ -147,11 +147,11 @@ section_mpi() {
   cat "$work"/mpi_board.[0-9] > "$work/mpi_board.jsonl"
 }
 
-# How cost grows with chips: the synthetic one-chip network 1, 4, 16 and 64
-# times as wide (bench/growth_bench.cpp), compiled for the fewest chips it fits
-# and simulated at 1 and 2 threads.
+# How cost grows with chips: the synthetic one-chip network made wider
+# (bench/growth_bench.cpp: 1, 6, 24 and 97 times, which fill 1, 4, 16 and 64
+# chips), compiled for the fewest chips it fits and simulated at 1 and 2 threads.
 section_growth() {
-  local scales="1 4 16 64" frames=12
+  local scales="1 6 24 97" frames=12
   [ "$quick" -eq 1 ] && scales="1 2" frames=3
   : > "$work/growth.jsonl"
   for k in $scales; do

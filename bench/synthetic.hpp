@@ -59,14 +59,15 @@ inline model::network synthetic_network(const std::vector<conv_spec>& convs, int
 // channels and k times the groups (the first conv keeps one group), so the
 // fan-in, the activity and the per-core statistics stay those of the one-chip
 // network while the cores grow about k-fold: k chips' worth.
+// Past 58 times, the last layer's 1024 k neurons would be more than a
+// program's 65,535 output ports: a 1x1 grouped layer reads them out, 128
+// inputs per neuron (8 k neurons).
 inline model::network chips_network(int k, std::uint32_t seed = 1) {
-  return synthetic_network({{48 * k, 3, 1, 1, 1},
-                            {96 * k, 3, 2, 1, 8 * k},
-                            {192 * k, 3, 1, 1, 16 * k},
-                            {256 * k, 3, 2, 1, 32 * k},
-                            {512 * k, 3, 1, 1, 32 * k},
-                            {1024 * k, 7, 1, 0, 256 * k}},
-                           10, seed);
+  std::vector<conv_spec> convs = {{48 * k, 3, 1, 1, 1},          {96 * k, 3, 2, 1, 8 * k},
+                                  {192 * k, 3, 1, 1, 16 * k},    {256 * k, 3, 2, 1, 32 * k},
+                                  {512 * k, 3, 1, 1, 32 * k},    {1024 * k, 7, 1, 0, 256 * k}};
+  if (1024 * k > 60000) convs.push_back({8 * k, 1, 1, 0, 8 * k});
+  return synthetic_network(convs, 10, seed);
 }
 
 // The size of a one-chip Eedn network: six trinary conv layers with fan-in

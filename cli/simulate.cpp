@@ -224,6 +224,7 @@ int report_frames(const frame_summary& fs, runtime::dataset& data, runtime::fram
   j["hardware_s"] = e.seconds;
   j["energy_uj"] = e.total_uj;
   j["static_energy_uj"] = e.static_uj;
+  j["chips_powered"] = e.chips_powered;
   j["dynamic_energy_uj"] = e.dynamic_uj;
   j["energy_per_frame_uj"] = e.per_frame_uj;
   j["power_mw"] = e.power_mw;

@@ -291,8 +291,14 @@ energy_report energy(const hw::tn_program& p, const std::vector<event_counts>& p
   energy_report e;
   e.tick_ms = tick_ms > 0 ? tick_ms : t.tick_period_ms;
   e.seconds = static_cast<double>(ticks) * e.tick_ms * 1e-3;
-  // Static power is per chip (the sweep was measured on one chip).
-  e.static_uj = t.static_power_mw * p.chips * e.seconds * 1e3;
+  // Static power is per chip (the sweep was measured on one chip), for the
+  // chips that hold cores: a chip the placement left empty is not powered
+  // (a model of one chip compiled for four costs one chip's static power).
+  std::vector<bool> used(p.chips, false);
+  for (const auto& c : p.cores)
+    if (c.chip < used.size()) used[c.chip] = true;
+  e.chips_powered = static_cast<std::uint32_t>(std::count(used.begin(), used.end(), true));
+  e.static_uj = t.static_power_mw * e.chips_powered * e.seconds * 1e3;
   for (std::size_t l = 0; l < per_layer.size(); ++l) {
     const auto& c = per_layer[l];
     const double pj = static_cast<double>(c.synaptic_events) * t.synaptic_event_pj +
@@ -308,14 +314,14 @@ energy_report energy(const hw::tn_program& p, const std::vector<event_counts>& p
   e.power_mw = e.seconds > 0 ? e.total_uj / e.seconds * 1e-3 : 0.0;
   e.hardware_fps = 1000.0 / (e.tick_ms * std::max<std::uint32_t>(1, p.ticks_per_frame));
   e.counted = fmt::format(
-      "static power {} mW per chip x ticks x {} ms; synaptic events x {} pJ; neuron updates x {} pJ; "
+      "static power {} mW per chip holding cores ({} of {}) x ticks x {} ms; synaptic events x {} pJ; neuron updates x {} pJ; "
       "core-to-core hops x {} pJ; chip crossings x {} pJ; output spikes leaving the chip x {} pJ",
-      t.static_power_mw, e.tick_ms, t.synaptic_event_pj, t.neuron_update_pj, t.spike_hop_pj, t.chip_crossing_pj,
+      t.static_power_mw, e.chips_powered, p.chips, e.tick_ms, t.synaptic_event_pj, t.neuron_update_pj, t.spike_hop_pj, t.chip_crossing_pj,
       t.offchip_spike_pj);
   e.not_counted =
       "encoding the frames and delivering input spikes from the host; the host itself; voltage or "
       "temperature dependence (constants are for the target file's voltage); idle cores' leakage "
-      "beyond the per-chip static power";
+      "beyond the per-chip static power; chips without cores (taken as powered off)";
   return e;
 }
 

@@ -53,4 +53,15 @@ TEST_CASE("energy: report arithmetic: per frame, static part, accelerated tick")
   CHECK(fast.hardware_fps == doctest::Approx(4000.0));
   CHECK(fast.static_uj == doctest::Approx(64400.0 / 4));
   CHECK(fast.dynamic_uj == doctest::Approx(2.53));
+  // Chips the placement left empty draw no static power; chips with cores do.
+  p.chips = 4;
+  p.chips_x = 4;
+  const auto four = runtime::energy(p, c, 1000, 500);
+  CHECK(four.chips_powered == 1);
+  CHECK(four.static_uj == doctest::Approx(64400.0));
+  p.cores.push_back(p.cores.front());
+  p.cores.back().chip = 3;
+  const auto two = runtime::energy(p, c, 1000, 500);
+  CHECK(two.chips_powered == 2);
+  CHECK(two.static_uj == doctest::Approx(2 * 64400.0));
 }

@@ -141,6 +141,10 @@ void lower_core(const hw::tn_program& p, std::size_t ci, bool plain, int parts, 
       for (int r = 0; r < c.row_words; ++r) k += std::popcount(c.crossbar[a * static_cast<std::size_t>(c.row_words) + static_cast<std::size_t>(r)]);
       c.row_synapses[a] = static_cast<std::uint16_t>(k);
     }
+    // The general path's copies of the parameters are not needed here (a
+    // third of a core's memory).
+    std::vector<hw::tn_neuron>().swap(c.params);
+    for (auto& w : c.weight) std::vector<std::int32_t>().swap(w);
   }
 }
 

@@ -190,6 +190,7 @@ std::int64_t warmup_ticks(const hw::tn_program& program);
 struct energy_report {
   double tick_ms = 0;
   double seconds = 0;            // hardware time: ticks x tick period
+  std::uint32_t chips_powered = 0;  // chips holding cores: the static power is theirs
   double static_uj = 0;
   double dynamic_uj = 0;
   double total_uj = 0;

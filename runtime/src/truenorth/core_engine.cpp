@@ -14,6 +14,18 @@
 
 namespace nmc::runtime::tn {
 
+bool takes_fast_path(const hw::tn_program& p, std::size_t ci) {
+  const auto& tg = p.target;
+  int max_w = 0;
+  for (const auto& n : p.cores[ci].neurons) {
+    if (n.leak_reversal || n.stochastic_leak || n.threshold_mask_bits ||
+        std::any_of(n.stochastic_weight.begin(), n.stochastic_weight.end(), [](auto b) { return b != 0; }))
+      return false;
+    for (auto w : n.weight) max_w = std::max(max_w, std::abs(static_cast<int>(w)));
+  }
+  return tg.neurons == 256 && max_w * tg.axons <= 32767;
+}
+
 void lower_core(const hw::tn_program& p, std::size_t ci, bool plain, int parts, std::uint64_t* crossbar,
                 core_data& c) {
   const auto& tg = p.target;
@@ -58,13 +70,7 @@ void lower_core(const hw::tn_program& p, std::size_t ci, bool plain, int parts, 
   c.v.resize(static_cast<std::size_t>(tg.neurons));
   for (int j = 0; j < tg.neurons; ++j) c.v[static_cast<std::size_t>(j)] = src.neurons[static_cast<std::size_t>(j)].initial_potential;
 
-  int max_w = 0;
-  bool reversal = false;
-  for (const auto& n : src.neurons) {
-    for (auto w : n.weight) max_w = std::max(max_w, std::abs(static_cast<int>(w)));
-    reversal |= n.leak_reversal != 0;
-  }
-  c.fast = !plain && !c.stochastic && !reversal && tg.neurons == 256 && max_w * tg.axons <= 32767;
+  c.fast = !plain && takes_fast_path(p, ci);
   if (c.fast) {
     const auto nn = static_cast<std::size_t>(tg.neurons);
     c.weight16.resize(4 * nn);

@@ -42,6 +42,11 @@ struct worker_io {
   std::int32_t* input = nullptr;
 };
 
+// Whether core `ci` of `p` runs on the fast path (deterministic neurons, no
+// leak reversal, 256 neurons, input sums that fit 16 bits), unless the
+// simulation asks for the plain kernels.
+bool takes_fast_path(const hw::tn_program& p, std::size_t ci);
+
 // Lowers core `ci` of `p` into `c`: its crossbar is copied to `crossbar`
 // (axons x neurons / 64 words), its parameters into the fast path's arrays
 // where the core qualifies (never with `plain`).

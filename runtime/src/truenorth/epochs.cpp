@@ -1,5 +1,6 @@
 // Epoch planning and the memory estimate of the TrueNorth simulator.
 
+#include "core_engine.hpp"
 #include "epochs.hpp"
 
 #include <algorithm>
@@ -103,12 +104,17 @@ std::size_t estimate_memory_bytes(const hw::tn_program& p, int threads) {
   // Per core: crossbar, axon types, parameters, the fast-path arrays, state
   // and schedulers; per worker: spike, output and record buffers sized for
   // every neuron firing at once.
-  const std::size_t per_core = axons * neurons / 8 + axons + neurons * (sizeof(hw::tn_neuron) + 96) +
-                               scheduler_slots * axons / 8 + 512;
+  // A fast-path core keeps about 72 bytes per neuron (tn::core_data), a
+  // general one its parameters and weights; both their potentials, hops and
+  // crossings.
+  std::size_t neuron_bytes = 0;
+  for (std::size_t ci = 0; ci < p.cores.size(); ++ci)
+    neuron_bytes += neurons * (tn::takes_fast_path(p, ci) ? 96 : sizeof(hw::tn_neuron) + 40);
+  const std::size_t per_core = axons * neurons / 8 + axons + scheduler_slots * axons / 8 + 1024;
   const auto plan = tn::plan_epochs(p, tn::core_levels(p), false, tn::delivery_parts(threads));
   const std::size_t per_worker = plan.spikes() * sizeof(spike) + plan.outputs * sizeof(output_spike) +
                                  p.cores.size() * neurons * sizeof(fired_neuron) + neurons * sizeof(std::int32_t);
-  return p.cores.size() * per_core + static_cast<std::size_t>(std::max(threads, 1)) * per_worker;
+  return p.cores.size() * per_core + neuron_bytes + static_cast<std::size_t>(std::max(threads, 1)) * per_worker;
 }
 
 std::string human_bytes(std::size_t bytes) {

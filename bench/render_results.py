@@ -270,18 +270,21 @@ def growth(work, data):
            "(`bench/growth_bench.cpp`), then simulated on Fashion-MNIST frames (ticks include the pipeline's fill).",
            "Ratios are against the one-chip row of the same thread count: the cost of a chip-tick, the simulator's",
            "memory per chip and the compile time per core. Crossing paths: core-to-core paths that cross a chip edge.", "",
-           "| k | chips (board) | cores | compile s | compile ms / core (vs 1) | compile peak MiB | mean hops | crossing paths | threads | ticks/s | chip-ticks/s | us / chip-tick (vs 1) | sim MiB / chip (vs 1) |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| k | chips (board) | cores | compile s | compile ms / core (vs 1) | compile peak MiB | mean hops | crossing paths | threads | ticks/s | chip-ticks/s | us / chip-tick (vs 1) | ns / core-tick (vs 1) | sim MiB / chip (vs 1) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     base = {r["threads"]: r for r in rows if r["scale"] == min(x["scale"] for x in rows)}
     for r in rows:
         b = base[r["threads"]]
         us = 1e6 / r["chip_ticks_per_s"]
         us0 = 1e6 / b["chip_ticks_per_s"]
+        ns = 1e9 / (r["ticks_per_s"] * r["cores"])
+        ns0 = 1e9 / (b["ticks_per_s"] * b["cores"])
         out.append(f"| {r['scale']} | {r['chips']} ({r['board']}) | {r['cores']:,} | {r['compile_s']:.1f} | "
                    f"{r['compile_s_per_kcore']:.3f} ({r['compile_s_per_kcore'] / b['compile_s_per_kcore']:.2f}x) | "
                    f"{r['compile_peak_mib']:.0f} | {r['mean_hops']:.2f} | "
                    f"{100.0 * r['crossing_connections'] / max(r['connections'], 1):.1f} % | {r['threads']} | "
                    f"{r['ticks_per_s']:.2f} | {r['chip_ticks_per_s']:.1f} | {us:.0f} ({us / us0:.2f}x) | "
+                   f"{ns:.0f} ({ns / ns0:.2f}x) | "
                    f"{r['sim_mib_per_chip']:.0f} ({r['sim_mib_per_chip'] / max(b['sim_mib_per_chip'], 1e-9):.2f}x) |")
     out.append("")
     return out + command_block(work, "growth")

@@ -322,6 +322,13 @@ TEST_CASE("distributed: threads in frames mode give the single thread's run; ref
       o.threading = runtime::thread_mode::cores;
       check_same(single, runtime::run_frames(state.program, d, o));
     }
+    // An error in a share reaches the caller as that error.
+    auto bad = d;
+    bad.width += 1;
+    runtime::sim_options o;
+    o.threads = 2;
+    o.threading = runtime::thread_mode::frames;
+    CHECK_THROWS_AS(runtime::run_frames(state.program, bad, o), data_error);
   }
   // A recurrent program cannot be split by frames: asked for, it is refused with the reason.
   const auto text = test::default_target_text();

@@ -51,7 +51,9 @@ bool frames_across_threads(const hw::tn_program& p, const dataset& data, const s
   else if (opts.partition || opts.exchange || slice) obstacle = "the run is already one share of a distributed run";
   else obstacle = frame_sharding_obstacle(p);
   if (!obstacle.empty()) {
-    if (forced) throw usage_error(fmt::format("frames thread mode: {}", obstacle), "use the cores thread mode");
+    if (forced)
+      throw usage_error(fmt::format("frames thread mode: {}", obstacle),
+                        "use --thread-mode cores (or auto), which splits each tick's cores among the threads instead");
     return false;
   }
   if (forced) return true;

@@ -38,7 +38,8 @@ TEST_CASE("error: every option a target does not take is refused on it") {
   REQUIRE(run_nmc("compile " + q(grid_model) + " --target danna --layout stripes --tiles 2x12 -o " + q(grid)).code == 0);
   REQUIRE(run_nmc("compile " + q(tn_model) + " -o " + q(tn)).code == 0);
   const auto spikes = (dir / "s.csv").string(), report = (dir / "r.json").string();
-  for (const std::string& opt : {"--spikes " + q(spikes), std::string("--tick-ms 2"), std::string("--ticks-per-frame 3")}) {
+  for (const std::string& opt : {"--spikes " + q(spikes), std::string("--tick-ms 2"), std::string("--ticks-per-frame 3"),
+                                 std::string("--thread-mode frames")}) {
     CAPTURE(opt);
     expect_error("simulate " + q(grid) + " --frames 5 --report " + q(report) + " " + opt, "usage error",
                  {grid + " (a grid program) does not take " + opt.substr(0, opt.find(' '))}, 2);
@@ -49,6 +50,13 @@ TEST_CASE("error: every option a target does not take is refused on it") {
                  {"a TrueNorth program does not take " + opt.substr(0, opt.find(' '))}, 2);
     expect_error("run " + q(tn_model) + " --frames 5 --report " + q(report) + " " + opt, "usage error",
                  {"a TrueNorth program does not take " + opt.substr(0, opt.find(' '))}, 2);
+  }
+  // Frames thread mode cannot record spikes (one simulator per thread): refused, with the mode that can.
+  {
+    const auto r = expect_error("simulate " + q(tn) + " --frames 300 --threads 2 --thread-mode frames --spikes " + q(spikes) +
+                                    " --report " + q(report),
+                                "usage error", {"frames thread mode: recording spikes needs one simulator"}, 2);
+    expect_hint(r, "--thread-mode cores");
   }
   CHECK_FALSE(std::filesystem::exists(spikes));
   CHECK_FALSE(std::filesystem::exists(report));

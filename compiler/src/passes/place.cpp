@@ -9,15 +9,18 @@
 // beyond the reach. The model uses the fewest chips that hold its cores, in a
 // near-square block of the arrangement (hw::chip_grid).
 //
-// Three starts are costed and the cheapest kept: layer order along a Hilbert
-// curve of each chip, plain row-major order, and the spatial start: every core
-// goes where its neurons' image position falls on the block of chips (so the
-// tiles of every layer that see one part of the image sit together, whatever
-// the layer sizes), legalised along a generalised Hilbert curve over the block.
-// Simulated annealing then swaps cores (or moves them to free sites) within
-// their chip, in a window that shrinks as the temperature falls: the start
-// decides the chips, so the annealing works as on one chip, and its
-// temperature is not set by the far larger cost of a chip crossing.
+// Three starts: layer order along a Hilbert curve of each chip, plain
+// row-major order, and the spatial start: every core goes where its neurons'
+// image position falls on the block of chips (so the tiles of every layer
+// that see one part of the image sit together, whatever the layer sizes),
+// legalised along a generalised Hilbert curve over a compact part of the
+// block. Simulated annealing runs from the better layer-order start and from
+// the spatial start (which anneals better differs from model to model) and
+// the cheaper result is kept. It swaps cores (or moves them to free sites)
+// within a window that shrinks as the temperature falls; its starting
+// temperature comes from moves within one chip, so that the far larger cost
+// of a chip crossing does not scramble the start (moves across a chip edge
+// are still tried, and taken when they pay).
 // Deterministic for a given seed.
 
 #include <algorithm>
@@ -204,7 +207,7 @@ void place_pass(compile_state& s) {
     return c;
   };
 
-  // The starts: each sets pos; the cheapest is kept.
+  // The starts: each sets pos.
   std::vector<int> order;
   for (auto ui : s.order)
     for (auto ci : s.units[static_cast<std::size_t>(ui)].cores) order.push_back(ci);

@@ -15,8 +15,6 @@
 #include <memory>
 #include <string>
 
-#include <sys/resource.h>
-
 #include <fmt/format.h>
 
 #include <nmc/error.hpp>
@@ -27,13 +25,11 @@
 #include <nmc/runtime/mpi.hpp>
 #include <nmc/runtime/tn_sim.hpp>
 
+#include "measure.hpp"
+
 namespace {
 
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;  // KiB on Linux
-}
+using nmc::bench::peak_rss_mib;
 
 // The board closest to square for `chips` (4 -> 2 x 2, 16 -> 4 x 4, 8 -> 4 x 2).
 std::pair<int, int> board_of(int chips) {

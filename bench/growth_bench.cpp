@@ -10,14 +10,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <malloc.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -29,35 +25,12 @@
 #include <nmc/runtime/dataset.hpp>
 #include <nmc/runtime/tn_sim.hpp>
 
+#include "measure.hpp"
 #include "synthetic.hpp"
 
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;  // KiB on Linux
-}
-
-double rss_mib() {  // resident now
-  std::ifstream f("/proc/self/statm");
-  long pages = 0, resident = 0;
-  f >> pages >> resident;
-  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
-}
-
-std::vector<int> parse_list(const std::string& s) {
-  std::vector<int> v;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) v.push_back(std::stoi(item));
-  return v;
-}
-
-}  // namespace
+using nmc::bench::peak_rss_mib;
+using nmc::bench::rss_mib;
+using nmc::bench::seconds_since;
 
 int main(int argc, char** argv) {
   try {
@@ -71,7 +44,10 @@ int main(int argc, char** argv) {
       const std::string v = argv[++i];
       if (a == "--scale") scale = std::stoi(v);
       else if (a == "--frames") frames = std::stoul(v);
-      else if (a == "--threads") threads = parse_list(v);
+      else if (a == "--threads") {
+        threads.clear();
+        for (double t : nmc::bench::parse_list(v, "--threads")) threads.push_back(static_cast<int>(t));
+      }
       else if (a == "--seed") seed = static_cast<std::uint32_t>(std::stoul(v));
       else throw nmc::usage_error(fmt::format("unknown option {}", a));
     }

@@ -19,13 +19,12 @@
 #include <nmc/runtime/dataset.hpp>
 #include <nmc/runtime/tn_sim.hpp>
 
+#include "measure.hpp"
 #include "synthetic.hpp"
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+using nmc::bench::seconds_since;
 
 void bench_model(const std::string& name, const nmc::model::network& net, const nmc::runtime::dataset& data) {
   const std::string text = nmc::read_file(nmc::hw::default_truenorth_path());

@@ -34,27 +34,14 @@
 #include <nmc/hw/truenorth.hpp>
 #include <nmc/runtime/tn_sim.hpp>
 
+#include "measure.hpp"
+
 namespace {
+
+using nmc::bench::parse_list;
 
 constexpr double density = 0.25;
 constexpr int max_delay = 15, radius = 4;
-
-std::vector<double> parse_list(const std::string& s, const char* what) {
-  std::vector<double> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    try {
-      std::size_t used = 0;
-      out.push_back(std::stod(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      throw nmc::usage_error(fmt::format("{} '{}': expected a comma-separated list of numbers", what, s));
-    }
-  }
-  if (out.empty()) throw nmc::usage_error(fmt::format("{}: empty list", what));
-  return out;
-}
 
 struct run_stats {
   double wall_s = 0;

@@ -157,6 +157,7 @@ frame_results run_frames_here(const hw::tn_program& p, const dataset& data, cons
     int offset;
     std::vector<std::uint32_t> begin;  // bits + 1
     std::vector<hw::tn_input_target> targets;
+    std::vector<std::uint64_t> prepared;  // the targets, tn_simulator::prepare_inputs
   };
   std::vector<offset_group> groups;
   {
@@ -170,11 +171,13 @@ frame_results run_frames_here(const hw::tn_program& p, const dataset& data, cons
         g[bit].push_back(target);
       }
     for (auto& [offset, per_bit] : by_offset) {
-      offset_group g{offset, {0}, {}};
+      offset_group g{offset, {0}, {}, {}};
       for (const auto& v : per_bit) {
         g.targets.insert(g.targets.end(), v.begin(), v.end());
         g.begin.push_back(static_cast<std::uint32_t>(g.targets.size()));
       }
+      g.prepared = sim.prepare_inputs(g.targets);
+      std::vector<hw::tn_input_target>().swap(g.targets);  // only the prepared form is used
       groups.push_back(std::move(g));
     }
   }
@@ -241,7 +244,7 @@ frame_results run_frames_here(const hw::tn_program& p, const dataset& data, cons
         if (rel < 0 || rel / tpf >= frames) continue;
         encode(static_cast<std::size_t>(rel / tpf));
         for (auto bit : set_bits)
-          sim.inject_ahead(std::span(g.targets.data() + g.begin[bit], g.targets.data() + g.begin[bit + 1]), k);
+          sim.inject_prepared(std::span(g.prepared.data() + g.begin[bit], g.prepared.data() + g.begin[bit + 1]), k);
       }
     sim.advance(ticks, on_output);
     t += ticks;

@@ -32,12 +32,11 @@
 
 #include "huge_buffer.hpp"
 #include "truenorth/core_engine.hpp"
+#include "truenorth/epoch_kernel.hpp"
 #include "truenorth/epochs.hpp"
 #include "truenorth/layout.hpp"
 
 namespace nmc::runtime {
-
-using tn::scheduler_slots;
 
 event_counts& event_counts::operator+=(const event_counts& o) {
   synaptic_events += o.synaptic_events;
@@ -70,6 +69,7 @@ struct tn_simulator::impl {
   huge_buffer<std::uint64_t> sched;
   huge_buffer<std::uint64_t> crossbars;  // the owned cores' crossbars, in `owned` order
   std::size_t axon_words = 0;
+  std::size_t slots = tn::short_slots;  // per scheduler (tn::scheduler_slots_for)
   std::int64_t t = 0;
   std::unique_ptr<worker_team> team;  // threads > 1 only
   // Spikes are bucketed by destination partition (tn::part_of) as they are
@@ -98,10 +98,14 @@ struct tn_simulator::impl {
 
   impl(const hw::tn_program& p, const sim_options& opts);
   std::uint64_t* slot_words(std::size_t ci, std::int64_t tick) {
-    return sched.data() + (ci * scheduler_slots + static_cast<std::size_t>(tick % scheduler_slots)) * axon_words;
+    return sched.data() + (ci * slots + static_cast<std::size_t>(tick % static_cast<std::int64_t>(slots))) * axon_words;
   }
   void update(std::uint32_t ci, int worker, std::int64_t tick) {
     tn::update_core(cores[ci], ci, slot_words(ci, tick), tick, engine, io[static_cast<std::size_t>(worker)]);
+  }
+  void update_epoch(std::uint32_t ci, int worker, int ticks) {
+    tn::update_core_epoch(cores[ci], ci, sched.data() + ci * slots * axon_words, t, ticks, engine,
+                          io[static_cast<std::size_t>(worker)]);
   }
   void exchange_spikes() {
     for (std::size_t w = 0; w < spikes.size(); ++w) spike_views[w] = {spikes[w].store.data(), spikes[w].size};
@@ -135,13 +139,17 @@ tn_simulator::impl::impl(const hw::tn_program& p, const sim_options& opts)
   for (std::uint32_t ci = 0; ci < p.cores.size(); ++ci)
     if (!opts.partition || opts.partition->owns(ci)) owned.push_back(ci);
   axon_words = static_cast<std::size_t>(tg.axons / 64);
-  sched = huge_buffer<std::uint64_t>(cores.size() * scheduler_slots * axon_words);
+  levels = tn::core_levels(p);
+  slots = static_cast<std::size_t>(tn::scheduler_slots_for(p, !levels.empty()));
+  engine.slots = static_cast<int>(slots);
+  sched = huge_buffer<std::uint64_t>(cores.size() * slots * axon_words);
   const std::size_t crossbar_words = static_cast<std::size_t>(tg.axons) * static_cast<std::size_t>(tg.neurons / 64);
   crossbars = huge_buffer<std::uint64_t>(owned.size() * crossbar_words);
   std::size_t total_neurons = 0;
   for (std::size_t k = 0; k < owned.size(); ++k) {
     auto& c = cores[owned[k]];
     tn::lower_core(p, owned[k], plain, parts, crossbars.data() + k * crossbar_words, c);
+    if (opts.epoch_kernel) tn::lower_epoch_kernel(c);
     c.owned = true;
     total_neurons += static_cast<std::size_t>(c.neurons);
   }
@@ -152,6 +160,7 @@ tn_simulator::impl::impl(const hw::tn_program& p, const sim_options& opts)
   engine.atomic = threads > 1;
 #if defined(__x86_64__) && defined(__GNUC__)
   engine.bmi2 = __builtin_cpu_supports("bmi2");
+  engine.avx2 = !plain && __builtin_cpu_supports("avx2");
 #endif
   if (!plain && exchange->local_spikes_direct()) {
     for (auto ci : owned) {
@@ -164,8 +173,13 @@ tn_simulator::impl::impl(const hw::tn_program& p, const sim_options& opts)
     }
   }
   if (threads > 1) team = std::make_unique<worker_team>(threads);
-  levels = tn::core_levels(p);
-  const tn::epoch_plan plan = tn::plan_epochs(p, levels, engine.record, parts);
+  // Direct cores need no spike buffers, which lets epochs grow. Not when the
+  // cores are split among processes: which cores deliver directly differs
+  // from process to process, and every process must run the same epochs, so
+  // the plan then depends on the program alone.
+  std::vector<bool> direct(cores.size());
+  for (std::size_t ci = 0; ci < cores.size(); ++ci) direct[ci] = cores[ci].direct;
+  const tn::epoch_plan plan = tn::plan_epochs(p, levels, engine.record, parts, opts.partition ? nullptr : &direct);
   epoch = plan.ticks;
   for (auto& l : levels) std::erase_if(l, [&](std::uint32_t ci) { return !cores[ci].owned; });
   // Buffers sized for the worst case (every neuron fires) so the loop never allocates.
@@ -187,7 +201,7 @@ tn_simulator::impl::impl(const hw::tn_program& p, const sim_options& opts)
     io[w] = {spikes.data() + w * static_cast<std::size_t>(parts), &outputs[w], counts[w].data(),
              engine.record ? &fired_by_worker[w] : nullptr, input[w].data()};
   }
-  delivery = std::make_unique<spike_delivery>(sched.data(), axon_words, scheduler_slots, team.get(), parts);
+  delivery = std::make_unique<spike_delivery>(sched.data(), axon_words, slots, team.get(), parts);
 }
 
 tn_simulator::tn_simulator(const hw::tn_program& program, const sim_options& opts) {
@@ -219,6 +233,27 @@ void tn_simulator::inject_ahead(std::span<const hw::tn_input_target> targets, in
     m.slot_words(tg.core, m.t + ticks_ahead)[tg.axon / 64] |= std::uint64_t{1} << (tg.axon % 64);
 }
 
+std::vector<std::uint64_t> tn_simulator::prepare_inputs(std::span<const hw::tn_input_target> targets) const {
+  const auto& m = *impl_;
+  std::vector<std::uint64_t> out;
+  out.reserve(targets.size());
+  for (const auto& tg : targets) {
+    if (tg.core >= m.cores.size() || tg.axon >= m.axon_words * 64)
+      throw usage_error(fmt::format("prepare_inputs: core {} / axon {} out of range", tg.core, tg.axon));
+    const std::uint64_t word = std::uint64_t{tg.core} * m.slots * m.axon_words + tg.axon / 64;
+    out.push_back(word << 6 | (tg.axon % 64));
+  }
+  return out;
+}
+
+void tn_simulator::inject_prepared(std::span<const std::uint64_t> prepared, int ticks_ahead) {
+  auto& m = *impl_;
+  if (ticks_ahead < 0 || ticks_ahead >= m.epoch)
+    throw usage_error(fmt::format("inject_prepared: {} ticks ahead, at most {}", ticks_ahead, m.epoch - 1));
+  std::uint64_t* base = m.sched.data() + static_cast<std::size_t>((m.t + ticks_ahead) % static_cast<std::int64_t>(m.slots)) * m.axon_words;
+  for (const auto e : prepared) base[e >> 6] |= std::uint64_t{1} << (e & 63);
+}
+
 int tn_simulator::epoch_ticks() const { return impl_->epoch; }
 
 void tn_simulator::advance(int ticks, const output_fn& on_output) {
@@ -239,12 +274,10 @@ void tn_simulator::advance(int ticks, const output_fn& on_output) {
 void tn_simulator::impl::run_epoch(int ticks) {
   for (const auto& level : levels) {
     if (threads == 1) {
-      for (auto ci : level)
-        for (int k = 0; k < ticks; ++k) update(ci, 0, t + k);
+      for (auto ci : level) update_epoch(ci, 0, ticks);
     } else {
       auto body = [&](std::size_t begin, std::size_t end, int w) {
-        for (std::size_t i = begin; i < end; ++i)
-          for (int k = 0; k < ticks; ++k) update(level[i], w, t + k);
+        for (std::size_t i = begin; i < end; ++i) update_epoch(level[i], w, ticks);
       };
       team->for_chunks(level.size(), 2, body);
     }

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <random>
 #include <span>
 
@@ -323,14 +324,17 @@ TEST_CASE("neuron: epochs of many ticks give exactly the tick-by-tick result") {
   const auto p = feed_forward_program(9, 17);
   tn_simulator probe(p, {});
   REQUIRE(probe.epoch_ticks() >= 16);  // acyclic: epochs are used
-  const auto base = run_in_epochs(p, 96, 1, 1, true);
+  // As many ticks as two of the longest epochs, so that every epoch length
+  // runs whole epochs and the schedulers' slots wrap around.
+  const int ticks = 2 * probe.epoch_ticks();
+  const auto base = run_in_epochs(p, ticks, 1, 1, true);
   CHECK(base.outputs.size() > 500);  // the network is active
   CHECK(base.totals.synaptic_events > 10000);
   for (int epoch : {1, 16, probe.epoch_ticks()}) {
     for (int threads : {1, 2}) {
       CAPTURE(epoch);
       CAPTURE(threads);
-      const auto r = run_in_epochs(p, 96, epoch, threads, false);
+      const auto r = run_in_epochs(p, ticks, epoch, threads, false);
       CHECK(r.outputs == base.outputs);
       CHECK(r.potentials == base.potentials);
       CHECK(r.totals.synaptic_events == base.totals.synaptic_events);
@@ -354,4 +358,106 @@ TEST_CASE("neuron: a program with a cycle runs tick by tick; recording spikes do
   CHECK_THROWS_AS(sim.advance(sim.epoch_ticks() + 1), usage_error);
   const hw::tn_input_target in{0, 0, 0};
   CHECK_THROWS_AS(sim.inject_ahead(std::span(&in, 1), sim.epoch_ticks()), usage_error);
+}
+
+namespace {
+
+// Stateless Eedn cores at the epoch kernel's edges: crossbars from empty to
+// full (256 taps: the widest counter), axon types of weight -1, +1 and 0,
+// leaks from never firing to always firing, neurons without a destination,
+// outputs, runs of consecutive axons (direct delivery) and scattered ones
+// (buffered), delays 1..15.
+hw::tn_program eedn_program(int cores, std::uint64_t seed) {
+  tn_builder b(cores);
+  std::mt19937_64 rng(seed);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<std::uint64_t>(n)); };
+  constexpr std::array<int, 5> one_in = {0, 64, 8, 2, 1};  // crossbar density: none, 1/64 .. full
+  for (int ci = 0; ci < cores; ++ci) {
+    auto& c = b.p.cores[static_cast<std::size_t>(ci)];
+    std::array<std::int16_t, 4> weight = {-1, 1, 0, 0};
+    std::shuffle(weight.begin(), weight.end(), rng);
+    for (auto& t : c.axon_type) t = static_cast<std::uint8_t>(pick(4));
+    const int density = one_in[static_cast<std::size_t>(ci % 5)];
+    for (int a = 0; a < 256; ++a)
+      for (int j = 0; j < 256; ++j)
+        if (density != 0 && pick(density) == 0)
+          b.connect(static_cast<std::uint32_t>(ci), static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(j));
+    const int spread = density == 0 ? 3 : 256 / density / 4 + 3;
+    const bool runs = ci % 2 == 0;
+    for (int j = 0; j < 256; ++j) {
+      auto& n = c.neurons[static_cast<std::size_t>(j)];
+      n.weight = weight;
+      n.leak = static_cast<std::int16_t>(pick(20) == 0 ? pick(601) - 300 : pick(2 * spread + 1) - spread);
+      const int span = cores - 1 - ci, kind = pick(10);
+      if (kind == 0) {
+        n.dest = hw::dest_kind::none;
+      } else if (span == 0 || kind == 1) {
+        n.dest = hw::dest_kind::output;
+        n.dest_axon = static_cast<std::uint16_t>(pick(4));
+      } else {
+        n.dest = hw::dest_kind::core;
+        n.dest_core = static_cast<std::uint32_t>(runs ? ci + 1 : ci + 1 + pick(std::min(span, 3)));
+        n.dest_axon = static_cast<std::uint16_t>(runs ? j : pick(256));
+      }
+      n.delay_ticks = static_cast<std::uint8_t>(runs ? 1 + ci % 15 : 1 + pick(15));
+    }
+  }
+  return b.p;
+}
+
+struct kernel_trace {
+  std::vector<std::pair<std::int64_t, std::uint32_t>> outputs;
+  std::vector<runtime::event_counts> per_layer;
+};
+
+kernel_trace run_kernel(const hw::tn_program& p, int ticks, int epoch, int threads, bool epoch_kernel) {
+  sim_options o;
+  o.threads = threads;
+  o.epoch_kernel = epoch_kernel;
+  tn_simulator sim(p, o);
+  REQUIRE(sim.epoch_ticks() >= epoch);
+  std::mt19937_64 rng(7);
+  kernel_trace r;
+  for (int t = 0; t < ticks;) {
+    const int n = std::min(epoch, ticks - t);
+    for (int k = 0; k < n; ++k) {
+      const int active = static_cast<int>(rng() % 300);  // 0 .. 299 input spikes this tick
+      for (int i = 0; i < active; ++i) {
+        const hw::tn_input_target in{static_cast<std::uint32_t>(rng() % 2), static_cast<std::uint16_t>(rng() % 256), 0};
+        sim.inject_ahead(std::span(&in, 1), k);
+      }
+    }
+    sim.advance(n, [&](std::uint32_t port, std::int64_t tick) { r.outputs.emplace_back(tick, port); });
+    t += n;
+  }
+  std::sort(r.outputs.begin(), r.outputs.end());
+  r.per_layer = sim.counts_per_layer();
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("neuron: the epoch kernel gives the tick-by-tick kernels' spikes and counts on Eedn cores") {
+  const auto p = eedn_program(10, 23);
+  tn_simulator probe(p, {});
+  REQUIRE(probe.epoch_ticks() == 256);  // long epochs: the kernel runs 256 ticks in 4 words per axon
+  const int ticks = 600;                // wraps the 512-slot schedulers
+  const auto base = run_kernel(p, ticks, 1, 1, false);
+  CHECK(base.outputs.size() > 1000);
+  runtime::event_counts total;
+  for (const auto& l : base.per_layer) total += l;
+  CHECK(total.synaptic_events > 100000);
+  CHECK(total.spikes > 10000);
+  for (int epoch : {256, 100, 64, 63, 7}) {
+    for (int threads : {1, 2}) {
+      CAPTURE(epoch);
+      CAPTURE(threads);
+      const auto on = run_kernel(p, ticks, epoch, threads, true);
+      CHECK(on.outputs == base.outputs);
+      CHECK(on.per_layer == base.per_layer);
+      const auto off = run_kernel(p, ticks, epoch, threads, false);
+      CHECK(off.outputs == base.outputs);
+      CHECK(off.per_layer == base.per_layer);
+    }
+  }
 }

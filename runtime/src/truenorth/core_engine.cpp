@@ -10,6 +10,7 @@
 
 #include <nmc/error.hpp>
 
+#include "epoch_kernel.hpp"
 #include "kernels.hpp"
 
 namespace nmc::runtime::tn {
@@ -131,7 +132,8 @@ void lower_core(const hw::tn_program& p, std::size_t ci, bool plain, int parts, 
       const bool extends = r && prev && prev->dest == hw::dest_kind::core && r->core == n.dest_core &&
                            r->delay == n.delay_ticks && prev->dest_axon < n.dest_axon;
       if (!extends) {
-        c.runs.push_back({n.dest_core, static_cast<std::uint16_t>(j), c.hops[j], n.delay_ticks, c.crossings[j], 0, {}, {}});
+        c.runs.push_back(
+            {n.dest_core, static_cast<std::uint16_t>(j), c.hops[j], n.delay_ticks, c.crossings[j], 0, {}, {}, {}, {}});
         r = &c.runs.back();
       }
       const auto w = static_cast<std::uint8_t>(n.dest_axon / 64);
@@ -141,6 +143,12 @@ void lower_core(const hw::tn_program& p, std::size_t ci, bool plain, int parts, 
       }
       r->mask[static_cast<std::size_t>(r->words - 1)] |= std::uint64_t{1} << (n.dest_axon % 64);
     }
+    for (auto& r : c.runs)
+      for (std::size_t k = 0; k < r.words; ++k) {
+        const std::uint64_t m = r.mask[k], low = m & (~m + 1);
+        r.len[k] = static_cast<std::uint8_t>(std::popcount(m));
+        r.shift[k] = static_cast<std::int8_t>(((m + low) & m) == 0 ? std::countr_zero(m) : -1);
+      }
     c.row_synapses.resize(static_cast<std::size_t>(tg.axons));
     for (std::size_t a = 0; a < c.row_synapses.size(); ++a) {
       int k = 0;
@@ -156,12 +164,14 @@ void lower_core(const hw::tn_program& p, std::size_t ci, bool plain, int parts, 
 
 namespace {
 
+void emit_fast(const core_data& c, std::uint32_t ci, const std::uint64_t (*fired)[5], std::int64_t now,
+               const engine_config& e, worker_io& io, bool runs_delivered = false);
+
 void update_core_fast(core_data& c, std::uint32_t ci, std::uint64_t* slot, std::int64_t now, const engine_config& e,
                       worker_io& io) {
   event_counts& ev = io.counts[c.layer];
   std::int32_t* in = io.input;
   const bool avx512 = e.avx512;
-  const int parts = e.parts;
   std::uint64_t fired[5] = {};  // the fifth stays zero (deliver_runs reads past a run's last word)
   if (c.stateless && avx512) {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -191,6 +201,18 @@ void update_core_fast(core_data& c, std::uint32_t ci, std::uint64_t* slot, std::
     }
   }
   ev.neuron_updates += c.with_dest;
+  emit_fast(c, ci, &fired, now, e, io);
+}
+
+// The spikes of the neurons set in `fired_at` (4 words and a fifth, zero)
+// at tick `now`: into the destination schedulers (direct, unless
+// `runs_delivered` says the caller did), the worker's spike buffers, or its
+// off-chip outputs; counted in the core's layer.
+void emit_fast(const core_data& c, std::uint32_t ci, const std::uint64_t (*fired_at)[5], std::int64_t now,
+               const engine_config& e, worker_io& io, bool runs_delivered) {
+  const std::uint64_t* fired = *fired_at;
+  event_counts& ev = io.counts[c.layer];
+  const int parts = e.parts;
   // Emission with the buffer's cursor and the counters in registers.
   spike_buffer* out = io.spikes;
   auto& outp = *io.outputs;
@@ -201,13 +223,14 @@ void update_core_fast(core_data& c, std::uint32_t ci, std::uint64_t* slot, std::
         io.fired->push_back(
             {ci, static_cast<std::uint16_t>(w * 64 + std::countr_zero(bits))});
   // Spikes to cores: the neuron's spike with its delay in the slot field, the
-  // tick added (mod scheduler_slots). One cursor in a register when there is
+  // tick added (mod e.slots). One cursor in a register when there is
   // one partition; a cursor per partition otherwise.
-  const std::uint64_t tick_add = static_cast<std::uint64_t>(now % scheduler_slots) << 48;
-  constexpr std::uint64_t slot_wrap = ~(std::uint64_t{0xffc0} << 48);  // keep 6 slot bits
+  const std::uint64_t tick_add = static_cast<std::uint64_t>(now % e.slots) << 48;
+  const std::uint64_t slot_wrap = ~(~static_cast<std::uint64_t>(e.slots - 1) << 48);  // keep the slot's bits
   auto spike_of = [&](std::size_t j) { return std::bit_cast<spike>((c.proto[j] + tick_add) & slot_wrap); };
   if (c.direct) {
-    deliver_runs(c, fired, now, e.sched, e.axon_words, e.atomic, e.bmi2, hop_count, crossing_count);
+    if (!runs_delivered)
+      deliver_runs(c, fired_at, 1, now, e.sched, e.axon_words, e.slots, e.atomic, e.bmi2, hop_count, crossing_count);
   } else if (parts == 1) {
     spike* o = out[0].store.data() + out[0].size;
     for (int w = 0; w < 4; ++w)
@@ -331,7 +354,7 @@ void update_core_plain(core_data& c, std::uint32_t ci, std::uint64_t* slot, std:
     if (e.record) io.fired->push_back({ci, static_cast<std::uint16_t>(j)});
     if (p.dest == hw::dest_kind::core) {
       out[part_of(p.dest_core, parts)].push(
-          {p.dest_core, p.dest_axon, static_cast<std::uint16_t>((now + p.delay_ticks) % scheduler_slots)});
+          {p.dest_core, p.dest_axon, static_cast<std::uint16_t>((now + p.delay_ticks) % e.slots)});
       ev.hops += c.hops[static_cast<std::size_t>(j)];
       ev.chip_crossings += c.crossings[static_cast<std::size_t>(j)];
     } else {
@@ -346,6 +369,22 @@ void update_core_plain(core_data& c, std::uint32_t ci, std::uint64_t* slot, std:
 void update_core(core_data& c, std::uint32_t ci, std::uint64_t* slot, std::int64_t now, const engine_config& e,
                  worker_io& io) {
   c.fast ? update_core_fast(c, ci, slot, now, e, io) : update_core_plain(c, ci, slot, now, e, io);
+}
+
+void update_core_epoch(core_data& c, std::uint32_t ci, std::uint64_t* sched, std::int64_t t0, int ticks,
+                       const engine_config& e, worker_io& io) {
+  if (!c.batched) {
+    for (int k = 0; k < ticks; ++k)
+      update_core(c, ci, sched + static_cast<std::size_t>((t0 + k) % e.slots) * e.axon_words, t0 + k, e, io);
+    return;
+  }
+  std::uint64_t fired[long_epoch][5];
+  event_counts& ev = io.counts[c.layer];
+  ev.synaptic_events += integrate_epoch(c, sched, e.slots, t0, ticks, e.avx2, fired);
+  ev.neuron_updates += std::int64_t{c.with_dest} * ticks;
+  if (c.direct)  // all the epoch's spikes to cores at once, run by run
+    deliver_runs(c, fired, ticks, t0, e.sched, e.axon_words, e.slots, e.atomic, e.bmi2, ev.hops, ev.chip_crossings);
+  for (int k = 0; k < ticks; ++k) emit_fast(c, ci, fired + k, t0 + k, e, io, true);
 }
 
 }  // namespace nmc::runtime::tn

@@ -24,10 +24,12 @@ struct engine_config {
   bool avx512 = false;
   bool record = false;  // keep every firing in worker_io::fired
   bool bmi2 = false;
+  bool avx2 = false;
   // Direct delivery (core_data::direct): the schedulers, and whether several
   // workers write them at once.
   std::uint64_t* sched = nullptr;
   std::size_t axon_words = 0;
+  int slots = short_slots;  // per core's scheduler (scheduler_slots_for)
   bool atomic = false;
 };
 
@@ -57,5 +59,12 @@ void lower_core(const hw::tn_program& p, std::size_t ci, bool plain, int parts, 
 // updates every neuron and emits its spikes into `io`.
 void update_core(core_data& c, std::uint32_t ci, std::uint64_t* slot, std::int64_t now, const engine_config& e,
                  worker_io& io);
+
+// Ticks t0 .. t0 + ticks - 1 (ticks <= epoch_limit(e.slots)) of core `ci`, whose scheduler is
+// `sched` (e.slots slots): at once on the epoch kernel if the core
+// is batched (epoch_kernel.hpp), else tick by tick. The same spikes, counts
+// and outputs, in the same order, as `ticks` calls of update_core.
+void update_core_epoch(core_data& c, std::uint32_t ci, std::uint64_t* sched, std::int64_t t0, int ticks,
+                       const engine_config& e, worker_io& io);
 
 }  // namespace nmc::runtime::tn

@@ -4,6 +4,7 @@
 #include "epochs.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <fstream>
 #include <numeric>
 #include <string>
@@ -54,15 +55,21 @@ std::vector<std::vector<std::uint32_t>> core_levels(const hw::tn_program& p) {
 
 std::size_t epoch_plan::spikes() const { return std::accumulate(to_part.begin(), to_part.end(), std::size_t{0}); }
 
+int scheduler_slots_for(const hw::tn_program& p, bool acyclic) {
+  const std::size_t bytes = p.cores.size() * long_slots * static_cast<std::size_t>(p.target.axons) / 8;
+  return acyclic && bytes <= long_slots_bytes ? long_slots : short_slots;
+}
+
 epoch_plan plan_epochs(const hw::tn_program& p, const std::vector<std::vector<std::uint32_t>>& levels, bool record,
-                       int parts) {
+                       int parts, const std::vector<bool>* direct) {
   const auto np = static_cast<std::size_t>(parts);
   auto count = [&](auto&& for_each_core) {
     epoch_plan e;
     e.to_part.assign(np, 0);
     for_each_core([&](std::size_t ci) {
+      const bool buffered = !direct || !(*direct)[ci];
       for (const auto& nr : p.cores[ci].neurons) {
-        if (nr.dest == hw::dest_kind::core) ++e.to_part[static_cast<std::size_t>(part_of(nr.dest_core, parts))];
+        if (buffered && nr.dest == hw::dest_kind::core) ++e.to_part[static_cast<std::size_t>(part_of(nr.dest_core, parts))];
         e.outputs += nr.dest == hw::dest_kind::output;
       }
     });
@@ -85,7 +92,7 @@ epoch_plan plan_epochs(const hw::tn_program& p, const std::vector<std::vector<st
   // At most 64 MiB of spike buffer per worker; below 4 ticks an epoch gains little.
   constexpr std::size_t cap = std::size_t{64} << 20;
   const auto ticks = static_cast<int>(
-      std::min<std::size_t>(epoch_max, cap / (std::max<std::size_t>(widest_spikes, 1) * sizeof(output_spike))));
+      std::min<std::size_t>(epoch_limit(scheduler_slots_for(p, true)), cap / (std::max<std::size_t>(widest_spikes, 1) * sizeof(output_spike))));
   if (ticks < 4) return whole;
   const auto t = static_cast<std::size_t>(ticks);
   whole.ticks = ticks;
@@ -97,8 +104,6 @@ epoch_plan plan_epochs(const hw::tn_program& p, const std::vector<std::vector<st
 
 }  // namespace tn
 
-using tn::scheduler_slots;
-
 std::size_t estimate_memory_bytes(const hw::tn_program& p, int threads) {
   const auto axons = static_cast<std::size_t>(p.target.axons), neurons = static_cast<std::size_t>(p.target.neurons);
   // Per core: crossbar, axon types, parameters, the fast-path arrays, state
@@ -108,10 +113,21 @@ std::size_t estimate_memory_bytes(const hw::tn_program& p, int threads) {
   // general one its parameters and weights; both their potentials, hops and
   // crossings.
   std::size_t neuron_bytes = 0;
-  for (std::size_t ci = 0; ci < p.cores.size(); ++ci)
-    neuron_bytes += neurons * (tn::takes_fast_path(p, ci) ? 96 : sizeof(hw::tn_neuron) + 40);
-  const std::size_t per_core = axons * neurons / 8 + axons + scheduler_slots * axons / 8 + 1024;
-  const auto plan = tn::plan_epochs(p, tn::core_levels(p), false, tn::delivery_parts(threads));
+  // A fast core may also run on the epoch kernel: at most 2 bytes per
+  // crossbar synapse, a padding of 7 taps and 4 bytes of counts per neuron.
+  for (std::size_t ci = 0; ci < p.cores.size(); ++ci) {
+    if (!tn::takes_fast_path(p, ci)) {
+      neuron_bytes += neurons * (sizeof(hw::tn_neuron) + 40);
+      continue;
+    }
+    std::size_t synapses = 0;
+    for (auto w : p.cores[ci].crossbar) synapses += static_cast<std::size_t>(std::popcount(w));
+    neuron_bytes += neurons * (96 + 18) + 2 * synapses;
+  }
+  const auto levels = tn::core_levels(p);
+  const auto slots = static_cast<std::size_t>(tn::scheduler_slots_for(p, !levels.empty()));
+  const std::size_t per_core = axons * neurons / 8 + axons + slots * axons / 8 + 1024;
+  const auto plan = tn::plan_epochs(p, levels, false, tn::delivery_parts(threads));
   const std::size_t per_worker = plan.spikes() * sizeof(spike) + plan.outputs * sizeof(output_spike) +
                                  p.cores.size() * neurons * sizeof(fired_neuron) + neurons * sizeof(std::int32_t);
   return p.cores.size() * per_core + neuron_bytes + static_cast<std::size_t>(std::max(threads, 1)) * per_worker;

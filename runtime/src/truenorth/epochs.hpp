@@ -26,7 +26,9 @@ struct epoch_plan {
   std::size_t spikes() const;
 };
 
+// `direct` (per core, optional): the cores whose spikes to cores skip the
+// buffers (core_data::direct).
 epoch_plan plan_epochs(const hw::tn_program& p, const std::vector<std::vector<std::uint32_t>>& levels, bool record,
-                       int parts);
+                       int parts, const std::vector<bool>* direct = nullptr);
 
 }  // namespace nmc::runtime::tn

@@ -56,34 +56,43 @@ __attribute__((target("bmi2"), noinline)) std::uint64_t deposit_bmi2(std::uint64
 
 }  // namespace
 
-void deliver_runs(const core_data& c, const std::uint64_t* fired, std::int64_t now, std::uint64_t* sched,
-                  std::size_t axon_words, bool atomic, bool bmi2, std::int64_t& hops, std::int64_t& crossings) {
+void deliver_runs(const core_data& c, const std::uint64_t (*fired)[5], int ticks, std::int64_t t0,
+                  std::uint64_t* sched, std::size_t axon_words, int slots, bool atomic, bool bmi2, std::int64_t& hops,
+                  std::int64_t& crossings) {
+  const auto last_slot = static_cast<std::size_t>(slots - 1);
   for (const auto& r : c.runs) {
-    std::size_t o = r.first;  // the run's next neuron
-    const auto slot = static_cast<std::size_t>((now + r.delay) % scheduler_slots);
-    std::uint64_t* dst = sched + (static_cast<std::size_t>(r.core) * scheduler_slots + slot) * axon_words;
+    std::uint64_t* core_sched = sched + static_cast<std::size_t>(r.core) * static_cast<std::size_t>(slots) * axon_words;
     std::int64_t spikes = 0;
-    for (int k = 0; k < r.words; ++k) {
-      const std::uint64_t m = r.mask[static_cast<std::size_t>(k)];
-      const int len = std::popcount(m);
-      const std::size_t wi = o / 64, b = o % 64;
-      std::uint64_t v = fired[wi] >> b;
-      if (b) v |= fired[wi + 1] << (64 - b);
-      if (len < 64) v &= (std::uint64_t{1} << len) - 1;
-      o += static_cast<std::size_t>(len);
-      if (!v) continue;
-      spikes += std::popcount(v);
+    for (int k = 0; k < ticks; ++k) {
+      const std::uint64_t* f = fired[k];
+      std::uint64_t* dst = core_sched + (static_cast<std::size_t>(t0 + k + r.delay) & last_slot) * axon_words;
+      std::size_t o = r.first;  // the run's next neuron
+      for (std::size_t q = 0; q < r.words; ++q) {
+        const int len = r.len[q];
+        const std::size_t wi = o / 64, b = o % 64;
+        std::uint64_t v = f[wi] >> b;
+        if (b) v |= f[wi + 1] << (64 - b);
+        if (len < 64) v &= (std::uint64_t{1} << len) - 1;
+        o += static_cast<std::size_t>(len);
+        if (!v) continue;
+        spikes += std::popcount(v);
+        std::uint64_t bits;
+        if (r.shift[q] >= 0) {
+          bits = v << r.shift[q];
+        } else {
 #if defined(__x86_64__) && defined(__GNUC__)
-      const std::uint64_t bits = bmi2 ? deposit_bmi2(v, m) : deposit_portable(v, m);
+          bits = bmi2 ? deposit_bmi2(v, r.mask[q]) : deposit_portable(v, r.mask[q]);
 #else
-      (void)bmi2;
-      const std::uint64_t bits = deposit_portable(v, m);
+          (void)bmi2;
+          bits = deposit_portable(v, r.mask[q]);
 #endif
-      std::uint64_t& word = dst[r.word[static_cast<std::size_t>(k)]];
-      if (atomic) {
-        std::atomic_ref<std::uint64_t>(word).fetch_or(bits, std::memory_order_relaxed);
-      } else {
-        word |= bits;
+        }
+        std::uint64_t& word = dst[r.word[q]];
+        if (atomic) {
+          std::atomic_ref<std::uint64_t>(word).fetch_or(bits, std::memory_order_relaxed);
+        } else {
+          word |= bits;
+        }
       }
     }
     hops += spikes * r.hops;

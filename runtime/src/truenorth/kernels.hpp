@@ -21,14 +21,18 @@ std::int64_t integrate_scalar(const core_data& c, std::uint64_t* slot, std::int3
 void update_fast_neurons(int n, std::int32_t* v, const std::int32_t* in, const core_data& c, std::int32_t vmin,
                          std::int32_t vmax, std::uint8_t* fired);
 
-// Direct delivery (core_data::runs): every fired neuron of a run sets its
-// axon bit in slot now + delay of the run's core, in the schedulers `sched`
-// ([core][slot][axon word]). With `atomic` (several workers) the words are
-// ORed atomically: each axon has one source, so the result does not depend on
-// the order. `fired` has a fifth word, zero. Adds the spikes' hops and chip
-// crossings; `bmi2` deposits with PDEP.
-void deliver_runs(const core_data& c, const std::uint64_t* fired, std::int64_t now, std::uint64_t* sched,
-                  std::size_t axon_words, bool atomic, bool bmi2, std::int64_t& hops, std::int64_t& crossings);
+// Direct delivery (core_data::runs) of ticks t0 .. t0 + ticks - 1:
+// every neuron of a run set in fired[k] sets its axon bit in slot
+// t0 + k + delay of the run's core, in the schedulers `sched`
+// ([core][slot][axon word], `slots` slots). A run's axons that are
+// contiguous in a word take a shift, the others a deposit (PDEP with
+// `bmi2`). With `atomic` (several workers) the words are ORed atomically:
+// each axon has one source, so the result does not depend on the order.
+// Each fired[k] has a fifth word, zero. Adds the spikes' hops and chip
+// crossings.
+void deliver_runs(const core_data& c, const std::uint64_t (*fired)[5], int ticks, std::int64_t t0,
+                  std::uint64_t* sched, std::size_t axon_words, int slots, bool atomic, bool bmi2, std::int64_t& hops,
+                  std::int64_t& crossings);
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define NMC_TN_AVX512_KERNELS 1

@@ -14,14 +14,22 @@
 namespace nmc::runtime::tn {
 
 // The chip's axon scheduler has 16 slots (delays 1..15). The simulator keeps
-// 64, which changes nothing for delays below 16, so that an epoch of up to
-// epoch_max ticks can be written ahead of the cores that read it.
-constexpr int scheduler_slots = 64;
+// more, which changes nothing for delays below 16, so that an epoch of ticks
+// can be written ahead of the cores that read it: 64 slots (epochs of up to
+// 48 ticks), or 512 (epochs of 256) for acyclic programs whose schedulers
+// stay within long_slots_bytes. The choice depends on the program alone, so
+// every process of a distributed run makes the same one.
 constexpr int hardware_slots = 16;
-constexpr int epoch_max = 48;
-static_assert(sizeof(spike) == 8 && offsetof(spike, slot) == 6 && scheduler_slots == 64,
+constexpr int short_slots = 64, short_epoch = 48;
+constexpr int long_slots = 512, long_epoch = 256;
+constexpr std::size_t long_slots_bytes = std::size_t{256} << 20;
+static_assert(short_epoch + hardware_slots <= short_slots && long_epoch + hardware_slots <= long_slots);
+static_assert(sizeof(spike) == 8 && offsetof(spike, slot) == 6 && long_slots <= 65536,
               "update_core_fast adds the tick to the slot field of a spike's 64-bit image");
-static_assert(epoch_max + hardware_slots <= scheduler_slots);
+
+// Slots of every core's scheduler for program `p`, acyclic or not.
+int scheduler_slots_for(const hw::tn_program& p, bool acyclic);
+inline int epoch_limit(int slots) { return slots == long_slots ? long_epoch : short_epoch; }
 
 inline std::uint32_t xorshift(std::uint32_t& x) {
   x ^= x << 13;
@@ -109,10 +117,26 @@ struct core_data {
     std::uint8_t crossings;
     std::uint8_t words;                // axon words the run reaches: word[0 .. words)
     std::array<std::uint8_t, 4> word;  // which axon words
-    std::array<std::uint64_t, 4> mask;  // the run's axons in each of them
+    std::array<std::uint8_t, 4> len;   // the run's axons in each of them: how many,
+    std::array<std::int8_t, 4> shift;  // where they start if contiguous (else -1: deposit)
+    std::array<std::uint64_t, 4> mask;  // and which
   };
   std::vector<run> runs;
   bool direct = false;
+  // Epoch kernel (epoch_kernel.hpp): stateless uniform cores with weights in
+  // {-1, 0, +1} run a whole epoch at once, bit-sliced over ticks.
+  // Per neuron with a destination, in neuron order: its +1 axons a, then its
+  // -1 axons as 256 + a (the kernel keeps each axon's word and its negation),
+  // padded to a multiple of 8 with 512 (a zero word); how many taps with the
+  // padding, and the count it needs to fire (threshold16 + its -1 axons).
+  bool batched = false;
+  struct tap_count {
+    std::uint16_t taps;
+    std::int16_t need;
+  };
+  std::vector<std::uint16_t> taps;
+  std::vector<tap_count> tap_counts;
+  int tap_bits = 3;  // counter bits for the largest tap count (at least 3)
   int neurons = 0;     // neurons updated: 0 .. neurons-1 (the rest are idle and unobservable)
   int with_dest = 0;   // neurons with a destination (counted as neuron updates)
   int axon_words = 0;

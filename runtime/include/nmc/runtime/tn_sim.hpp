@@ -58,6 +58,7 @@ struct sim_options {
   int ticks_per_frame = 0;     // 0: the program's (1 for Eedn programs)
   bool record_spikes = false;  // keep every firing (core, neuron) of the last tick: fired()
   bool plain_kernels = false;  // use only the scalar reference kernels (tests compare the two)
+  bool epoch_kernel = true;    // stateless Eedn cores run an epoch at once, bit-sliced (false: tick by tick)
   std::size_t memory_limit_bytes = 0;  // refuse beyond this (0: the machine's available memory)
   // Distributed runs (nmc/runtime/distributed.hpp): the cores this process
   // updates (nullptr: all of them) and the exchange that carries spikes to
@@ -96,6 +97,11 @@ public:
   // and with record_spikes. Output spikes are reported in no particular order.
   int epoch_ticks() const;
   void inject_ahead(std::span<const hw::tn_input_target> targets, int ticks_ahead);
+  // The same for targets prepared once (run_frames does, for its input map):
+  // each becomes its word in the schedulers and its bit, so scheduling it is
+  // one OR.
+  std::vector<std::uint64_t> prepare_inputs(std::span<const hw::tn_input_target> targets) const;
+  void inject_prepared(std::span<const std::uint64_t> prepared, int ticks_ahead);
   void advance(int ticks, const output_fn& on_output = {});
 
   std::int64_t tick() const;

@@ -1,0 +1,268 @@
+// The epoch kernel (epoch_kernel.hpp).
+
+#include "epoch_kernel.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+
+namespace nmc::runtime::tn {
+
+void lower_epoch_kernel(core_data& c) {
+  c.batched = false;
+  if (!c.fast || !c.stateless || !c.uniform || c.axon_words != 4 || c.row_words != 4) return;
+  for (auto w : c.uniform_weight)
+    if (w < -1 || w > 1) return;
+  // The crossbar's columns for the neurons with a destination (the others
+  // cannot be observed), axons of weight 0 left out.
+  std::array<std::vector<std::uint16_t>, 256> plus, minus;
+  for (std::size_t g = 0; g < 4; ++g) {
+    if (c.uniform_weight[g] == 0) continue;
+    for (std::size_t w = 0; w < 4; ++w)
+      for (std::uint64_t axons = c.type_mask[g][w]; axons; axons &= axons - 1) {
+        const std::size_t a = w * 64 + static_cast<std::size_t>(std::countr_zero(axons));
+        for (std::size_t r = 0; r < 4; ++r)
+          for (std::uint64_t bits = c.crossbar[a * 4 + r] & c.has_dest[r]; bits; bits &= bits - 1) {
+            const std::size_t j = r * 64 + static_cast<std::size_t>(std::countr_zero(bits));
+            if (c.uniform_weight[g] > 0) {
+              plus[j].push_back(static_cast<std::uint16_t>(a));
+            } else {
+              minus[j].push_back(static_cast<std::uint16_t>(256 + a));
+            }
+          }
+      }
+  }
+  int widest = 0;
+  for (std::size_t j = 0; j < 256; ++j) {
+    if (!((c.has_dest[j / 64] >> (j % 64)) & 1)) continue;
+    std::sort(plus[j].begin(), plus[j].end());
+    std::sort(minus[j].begin(), minus[j].end());
+    const std::size_t n = plus[j].size() + minus[j].size(), padded = (n + 7) / 8 * 8;
+    c.taps.insert(c.taps.end(), plus[j].begin(), plus[j].end());
+    c.taps.insert(c.taps.end(), minus[j].begin(), minus[j].end());
+    c.taps.resize(c.taps.size() + padded - n, 512);
+    c.tap_counts.push_back(
+        {static_cast<std::uint16_t>(padded), static_cast<std::int16_t>(c.threshold16[j] + static_cast<int>(minus[j].size()))});
+    widest = std::max(widest, static_cast<int>(n));
+  }
+  c.tap_bits = std::max(3, static_cast<int>(std::bit_width(static_cast<unsigned>(widest))));
+  c.batched = true;
+}
+
+namespace {
+
+// One stage of the transpose: the off-diagonal J x J blocks of every 2J x 2J
+// block swap (the shift a constant, so the stage unrolls).
+template <int J, std::uint64_t M>
+inline void transpose_stage(std::uint64_t* a) {
+  for (int k = 0; k < 64; k += 2 * J)
+    for (int i = k; i < k + J; ++i) {
+      const std::uint64_t t = ((a[i] >> J) ^ a[i + J]) & M;
+      a[i + J] ^= t;
+      a[i] ^= t << J;
+    }
+}
+
+}  // namespace
+
+void transpose64(std::uint64_t* a) {
+  transpose_stage<32, 0x00000000ffffffffULL>(a);
+  transpose_stage<16, 0x0000ffff0000ffffULL>(a);
+  transpose_stage<8, 0x00ff00ff00ff00ffULL>(a);
+  transpose_stage<4, 0x0f0f0f0f0f0f0f0fULL>(a);
+  transpose_stage<2, 0x3333333333333333ULL>(a);
+  transpose_stage<1, 0x5555555555555555ULL>(a);
+}
+
+namespace {
+
+#define NMC_INLINE [[gnu::always_inline]] inline
+
+using word = std::uint64_t;
+// Lanes are ticks: a word holds 64 of them; an epoch of more than 64 ticks
+// keeps 4 words per axon, counted as one 256-bit vector (AVX2) or as two
+// 128-bit halves, one after the other (the baseline's SSE2), so that a
+// neuron's counter stays in registers either way.
+using v2 = word __attribute__((vector_size(16)));
+using v4 = word __attribute__((vector_size(32)));
+template <class V>
+using unaligned [[gnu::vector_size(sizeof(V)), gnu::aligned(8), gnu::may_alias]] = word;
+
+// Vectors go by reference: one passed or returned by value changes the ABI
+// between the baseline and AVX2 (-Wpsabi).
+template <class V>
+NMC_INLINE void load(V& v, const word* p) {
+  if constexpr (sizeof(V) == sizeof(word)) {
+    v = *p;
+  } else {
+    v = *reinterpret_cast<const unaligned<V>*>(p);
+  }
+}
+template <class V>
+NMC_INLINE void store(word* p, const V& v) {
+  if constexpr (sizeof(V) == sizeof(word)) {
+    *p = v;
+  } else {
+    *reinterpret_cast<unaligned<V>*>(p) = v;
+  }
+}
+
+// sum + 2 * carry = a + b + c, lane by lane.
+template <class V>
+NMC_INLINE void full_add(V& sum, V& carry, const V& a, const V& b, const V& c) {
+  const V u = a ^ b;
+  carry = (a & b) | (u & c);
+  sum = u ^ c;
+}
+
+// A lane-wise binary counter of 3 + HB bits, least significant first: eight
+// inputs at a time go through seven full adders into ones, twos and fours
+// (Harley-Seal), and their carry ripples into the HB higher bits.
+template <class V, int HB>
+struct counter {
+  V ones{}, twos{}, fours{};
+  V hi[HB > 0 ? HB : 1] = {};
+  NMC_INLINE void add8(const V (&x)[8]) {
+    V ta, tb, fa, fb, e;
+    full_add(ones, ta, ones, x[0], x[1]);
+    full_add(ones, tb, ones, x[2], x[3]);
+    full_add(twos, fa, twos, ta, tb);
+    full_add(ones, ta, ones, x[4], x[5]);
+    full_add(ones, tb, ones, x[6], x[7]);
+    full_add(twos, fb, twos, ta, tb);
+    full_add(fours, e, fours, fa, fb);
+#pragma GCC unroll 8
+    for (int i = 0; i < HB; ++i) {
+      const V carry = hi[i] & e;
+      hi[i] ^= e;
+      e = carry;
+    }
+  }
+  NMC_INLINE const V& bit(int i) const { return i == 0 ? ones : i == 1 ? twos : i == 2 ? fours : hi[i - 3]; }
+};
+
+// Lanes where the count is >= need, compared from the least significant bit
+// up: "so far >=" becomes true where the count's bit is above need's, false
+// where below, and stays where they are equal.
+template <class V, int HB>
+NMC_INLINE void at_least(V& ge, const counter<V, HB>& c, int need) {
+  constexpr int bits = 3 + HB;
+  ge = ~V{};
+  if (need <= 0) return;
+  if (need >> bits) {
+    ge = V{};
+    return;
+  }
+  for (int i = 0; i < bits; ++i) ge = (need >> i) & 1 ? ge & c.bit(i) : ge | c.bit(i);
+}
+
+// Every neuron with a destination, in order: the lanes (ticks) it fires, for
+// the part of the lanes at word `first` of each axon's `stride` words.
+template <class V, int HB>
+NMC_INLINE void fire_all(const core_data& c, const word* x, std::size_t stride, std::size_t first, word* out) {
+  const std::uint16_t* taps = c.taps.data();
+  const auto* tc = c.tap_counts.data();
+  x += first;
+  for (std::size_t w = 0; w < 4; ++w)
+    for (word bits = c.has_dest[w]; bits; bits &= bits - 1) {
+      counter<V, HB> k;
+      V in[8];
+      for (const std::uint16_t* end = taps + tc->taps; taps != end; taps += 8) {
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) load(in[i], x + taps[i] * stride);
+        k.add8(in);
+      }
+      const auto j = w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
+      V fires;
+      at_least(fires, k, tc->need);
+      store(out + j * stride + first, fires);
+      ++tc;
+    }
+}
+
+template <class V>
+NMC_INLINE void fire_part(const core_data& c, const word* x, std::size_t stride, std::size_t first, word* out) {
+  switch (c.tap_bits) {
+    case 3: return fire_all<V, 0>(c, x, stride, first, out);
+    case 4: return fire_all<V, 1>(c, x, stride, first, out);
+    case 5: return fire_all<V, 2>(c, x, stride, first, out);
+    case 6: return fire_all<V, 3>(c, x, stride, first, out);
+    case 7: return fire_all<V, 4>(c, x, stride, first, out);
+    case 8: return fire_all<V, 5>(c, x, stride, first, out);
+    default: return fire_all<V, 6>(c, x, stride, first, out);  // 9 bits: a core has 256 axons
+  }
+}
+
+// Not target_clones: its ifunc resolver runs before a sanitizer runtime is up.
+void fire_1(const core_data& c, const word* x, word* out) { fire_part<word>(c, x, 1, 0, out); }
+void fire_4_sse2(const core_data& c, const word* x, word* out) {
+  fire_part<v2>(c, x, 4, 0, out);
+  fire_part<v2>(c, x, 4, 2, out);
+}
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) void fire_4_avx2(const core_data& c, const word* x, word* out) {
+  fire_part<v4>(c, x, 4, 0, out);
+}
+#endif
+
+}  // namespace
+
+std::int64_t integrate_epoch(const core_data& c, std::uint64_t* sched, int slots, std::int64_t t0, int ticks,
+                             bool avx2, std::uint64_t (*fired)[5]) {
+  // The epoch's slots as words per axon (stride of them), bit k of word b
+  // for tick t0 + 64 b + k; then each axon's words negated, then zeros.
+  const std::size_t stride = ticks <= 64 ? 1 : 4, blocks = (static_cast<std::size_t>(ticks) + 63) / 64;
+  const auto mask = static_cast<std::size_t>(slots - 1);
+  alignas(64) word x[513 * 4];
+  alignas(64) word a[64];
+  for (std::size_t b = 0; b < stride; ++b)
+    for (std::size_t w = 0; w < 4; ++w) {
+      for (std::size_t k = 0; k < 64; ++k) {
+        const std::size_t tick = 64 * b + k;
+        if (tick < static_cast<std::size_t>(ticks)) {
+          word& s = sched[((static_cast<std::size_t>(t0) + tick) & mask) * 4 + w];
+          a[k] = s;
+          s = 0;
+        } else {
+          a[k] = 0;
+        }
+      }
+      if (b < blocks) transpose64(a);
+      for (std::size_t i = 0; i < 64; ++i) x[(64 * w + i) * stride + b] = a[i];
+    }
+  for (std::size_t i = 0; i < 256 * stride; ++i) x[256 * stride + i] = ~x[i];
+  for (std::size_t b = 0; b < stride; ++b) x[512 * stride + b] = 0;
+  std::int64_t events = 0;
+  for (std::size_t ax = 0; ax < 256; ++ax) {
+    int active = 0;
+    for (std::size_t b = 0; b < stride; ++b) active += std::popcount(x[ax * stride + b]);
+    events += std::int64_t{active} * c.row_synapses[ax];
+  }
+
+  // Each neuron with a destination: its +1 axons' words and its -1 axons'
+  // words negated, counted against its need.
+  alignas(64) word out[256 * 4] = {};
+  if (stride == 1) {
+    fire_1(c, x, out);
+  } else {
+#if defined(__x86_64__) && defined(__GNUC__)
+    avx2 ? fire_4_avx2(c, x, out) : fire_4_sse2(c, x, out);
+#else
+    (void)avx2;
+    fire_4_sse2(c, x, out);
+#endif
+  }
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const std::size_t n = std::min<std::size_t>(64, static_cast<std::size_t>(ticks) - 64 * b);
+    const word lanes = n == 64 ? ~word{0} : (word{1} << n) - 1;
+    for (std::size_t w = 0; w < 4; ++w) {
+      for (std::size_t i = 0; i < 64; ++i) a[i] = out[(64 * w + i) * stride + b] & lanes;
+      transpose64(a);
+      for (std::size_t k = 0; k < n; ++k) fired[64 * b + k][w] = a[k];
+    }
+    for (std::size_t k = 0; k < n; ++k) fired[64 * b + k][4] = 0;
+  }
+  return events;
+}
+
+}  // namespace nmc::runtime::tn

@@ -149,7 +149,9 @@ tn_simulator::impl::impl(const hw::tn_program& p, const sim_options& opts)
   for (std::size_t k = 0; k < owned.size(); ++k) {
     auto& c = cores[owned[k]];
     tn::lower_core(p, owned[k], plain, parts, crossbars.data() + k * crossbar_words, c);
-    if (opts.epoch_kernel) tn::lower_epoch_kernel(c);
+    // The epoch kernel's taps cost about 14 KB per core: taken with long
+    // epochs (programs of up to about 16,000 cores), where it pays most.
+    if (opts.epoch_kernel && slots == tn::long_slots) tn::lower_epoch_kernel(c);
     c.owned = true;
     total_neurons += static_cast<std::size_t>(c.neurons);
   }

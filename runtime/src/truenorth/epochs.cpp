@@ -113,19 +113,28 @@ std::size_t estimate_memory_bytes(const hw::tn_program& p, int threads) {
   // general one its parameters and weights; both their potentials, hops and
   // crossings.
   std::size_t neuron_bytes = 0;
-  // A fast core may also run on the epoch kernel: at most 2 bytes per
-  // crossbar synapse, a padding of 7 taps and 4 bytes of counts per neuron.
+  // A fast core on the epoch kernel also keeps its taps: 2 bytes per
+  // synapse of a neuron with a destination, at most 7 of padding and 4 bytes
+  // of counts per such neuron (tn::lower_epoch_kernel), with long epochs only.
+  const auto levels = tn::core_levels(p);
+  const auto slots = static_cast<std::size_t>(tn::scheduler_slots_for(p, !levels.empty()));
   for (std::size_t ci = 0; ci < p.cores.size(); ++ci) {
     if (!tn::takes_fast_path(p, ci)) {
       neuron_bytes += neurons * (sizeof(hw::tn_neuron) + 40);
       continue;
     }
-    std::size_t synapses = 0;
-    for (auto w : p.cores[ci].crossbar) synapses += static_cast<std::size_t>(std::popcount(w));
-    neuron_bytes += neurons * (96 + 18) + 2 * synapses;
+    const auto& c = p.cores[ci];
+    const std::size_t row_words = neurons / 64;
+    std::vector<std::uint64_t> dest(row_words, 0);
+    std::size_t with_dest = 0;
+    for (std::size_t j = 0; j < c.neurons.size() && j < neurons; ++j)
+      if (c.neurons[j].dest != hw::dest_kind::none) dest[j / 64] |= std::uint64_t{1} << (j % 64), ++with_dest;
+    std::size_t taps = 0;
+    for (std::size_t a = 0; a < axons; ++a)
+      for (std::size_t w = 0; w < row_words; ++w)
+        taps += static_cast<std::size_t>(std::popcount(c.crossbar[a * row_words + w] & dest[w]));
+    neuron_bytes += neurons * 96 + (slots == tn::long_slots ? 2 * (taps + 7 * with_dest) + 4 * with_dest : 0);
   }
-  const auto levels = tn::core_levels(p);
-  const auto slots = static_cast<std::size_t>(tn::scheduler_slots_for(p, !levels.empty()));
   const std::size_t per_core = axons * neurons / 8 + axons + slots * axons / 8 + 1024;
   const auto plan = tn::plan_epochs(p, levels, false, tn::delivery_parts(threads));
   const std::size_t per_worker = plan.spikes() * sizeof(spike) + plan.outputs * sizeof(output_spike) +

@@ -28,6 +28,7 @@
 
 #include <fmt/format.h>
 
+#include <nmc/bitslice.hpp>
 #include <nmc/error.hpp>
 
 namespace nmc::model {
@@ -66,15 +67,8 @@ NMC_INLINE void store(word* lanes, std::uint32_t slot, std::size_t part, const V
       v;
 }
 
-// sum + 2 * carry = a + b + c, lane by lane. `sum` may alias `a`.
-template <class V>
-NMC_INLINE void full_add(V& sum, V& carry, const V& a, const V& b, const V& c) {
-  const V u = a ^ b;
-  carry = (a & b) | (u & c);
-  sum = u ^ c;
-}
-
-constexpr int max_count_bits = 40;
+using bitslice::at_least;
+using bitslice::counter;
 
 // Bits of a counter that can count n inputs (at least 3: ones, twos, fours).
 int count_bits_for(std::size_t n) {
@@ -85,41 +79,6 @@ template <class V>
 NMC_INLINE void load(V& v, const word* p) {
   v = *reinterpret_cast<const unaligned<V>*>(p);
 }
-
-// A lane-wise binary counter, least significant bit first: ones, twos, fours
-// take eight inputs at a time through seven full adders (Harley-Seal), and
-// their carry (eights) ripples into hi. HB is the number of hi bits, known at
-// compile time so that they stay in registers; -1: `bits` - 3 of them, in memory.
-template <class V, int HB>
-struct counter {
-  static constexpr int cap = HB < 0 ? max_count_bits - 3 : std::max(HB, 1);
-  V ones{}, twos{}, fours{};
-  int hbits;
-  V hi[cap];
-
-  NMC_INLINE explicit counter(int bits) : hbits(HB < 0 ? bits - 3 : HB) {
-    for (int i = 0; i < (HB < 0 ? hbits : HB); ++i) hi[i] = V{};
-  }
-  NMC_INLINE const V& bit(int i) const {
-    return i == 0 ? ones : i == 1 ? twos : i == 2 ? fours : hi[i - 3];
-  }
-  NMC_INLINE void add8(const V (&x)[8]) {
-    V ta, tb, fa, fb, e;
-    full_add(ones, ta, ones, x[0], x[1]);
-    full_add(ones, tb, ones, x[2], x[3]);
-    full_add(twos, fa, twos, ta, tb);
-    full_add(ones, ta, ones, x[4], x[5]);
-    full_add(ones, tb, ones, x[6], x[7]);
-    full_add(twos, fb, twos, ta, tb);
-    full_add(fours, e, fours, fa, fb);
-#pragma GCC unroll 8
-    for (int i = 0; i < (HB < 0 ? hbits : HB); ++i) {
-      const V c = hi[i] & e;
-      hi[i] ^= e;
-      e = c;
-    }
-  }
-};
 
 // Calls f(counter) with a counter of `bits` bits: fixed sizes up to 10 bits
 // (1023 inputs), which covers conv neurons and pools; wider ones in memory.
@@ -173,24 +132,6 @@ NMC_INLINE void add_taps(Counter& c, const word* origin, const std::int32_t* tap
     if constexpr (Negate) x[k] = ~x[k];
   }
   c.add8(x);
-}
-
-// Lanes where the count is >= need: compared from the least significant bit
-// up, "so far >=" becomes true where the count's bit is above need's, false
-// where below, and stays where they are equal.
-template <class V, class Counter>
-NMC_INLINE void at_least(V& out, const Counter& c, int nbits, std::int32_t need) {
-  if (need <= 0) {
-    out = ~V{};
-    return;
-  }
-  if (static_cast<std::int64_t>(need) >> nbits != 0) {
-    out = V{};
-    return;
-  }
-  V ge = ~V{};
-  for (int i = 0; i < nbits; ++i) ge = (need >> i) & 1 ? ge & c.bit(i) : ge | c.bit(i);
-  out = ge;
 }
 
 // Neuron n of `nt` with its window at `origin` (a word pointer into lanes),

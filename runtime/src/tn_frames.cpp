@@ -155,9 +155,8 @@ frame_results run_frames_here(const hw::tn_program& p, const dataset& data, cons
   const std::size_t bits = p.input_offsets.empty() ? 0 : p.input_offsets.size() - 1;
   struct offset_group {
     int offset;
-    std::vector<std::uint32_t> begin;  // bits + 1
-    std::vector<hw::tn_input_target> targets;
-    std::vector<std::uint64_t> prepared;  // the targets, tn_simulator::prepare_inputs
+    std::vector<std::uint32_t> begin;     // bits + 1
+    std::vector<std::uint64_t> prepared;  // the targets, as tn_simulator::prepare_inputs gives them
   };
   std::vector<offset_group> groups;
   {
@@ -171,13 +170,13 @@ frame_results run_frames_here(const hw::tn_program& p, const dataset& data, cons
         g[bit].push_back(target);
       }
     for (auto& [offset, per_bit] : by_offset) {
-      offset_group g{offset, {0}, {}, {}};
+      offset_group g{offset, {0}, {}};
+      std::vector<hw::tn_input_target> targets;
       for (const auto& v : per_bit) {
-        g.targets.insert(g.targets.end(), v.begin(), v.end());
-        g.begin.push_back(static_cast<std::uint32_t>(g.targets.size()));
+        targets.insert(targets.end(), v.begin(), v.end());
+        g.begin.push_back(static_cast<std::uint32_t>(targets.size()));
       }
-      g.prepared = sim.prepare_inputs(g.targets);
-      std::vector<hw::tn_input_target>().swap(g.targets);  // only the prepared form is used
+      g.prepared = sim.prepare_inputs(targets);
       groups.push_back(std::move(g));
     }
   }

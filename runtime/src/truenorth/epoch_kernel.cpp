@@ -6,6 +6,8 @@
 #include <bit>
 #include <cstddef>
 
+#include <nmc/bitslice.hpp>
+
 namespace nmc::runtime::tn {
 
 void lower_epoch_kernel(core_data& c) {
@@ -63,8 +65,7 @@ inline void transpose_stage(std::uint64_t* a) {
     }
 }
 
-}  // namespace
-
+// a[i] bit j becomes a[j] bit i (a 64 x 64 bit matrix, transposed in place).
 void transpose64(std::uint64_t* a) {
   transpose_stage<32, 0x00000000ffffffffULL>(a);
   transpose_stage<16, 0x0000ffff0000ffffULL>(a);
@@ -73,8 +74,6 @@ void transpose64(std::uint64_t* a) {
   transpose_stage<2, 0x3333333333333333ULL>(a);
   transpose_stage<1, 0x5555555555555555ULL>(a);
 }
-
-namespace {
 
 #define NMC_INLINE [[gnu::always_inline]] inline
 
@@ -107,54 +106,7 @@ NMC_INLINE void store(word* p, const V& v) {
   }
 }
 
-// sum + 2 * carry = a + b + c, lane by lane.
-template <class V>
-NMC_INLINE void full_add(V& sum, V& carry, const V& a, const V& b, const V& c) {
-  const V u = a ^ b;
-  carry = (a & b) | (u & c);
-  sum = u ^ c;
-}
-
-// A lane-wise binary counter of 3 + HB bits, least significant first: eight
-// inputs at a time go through seven full adders into ones, twos and fours
-// (Harley-Seal), and their carry ripples into the HB higher bits.
-template <class V, int HB>
-struct counter {
-  V ones{}, twos{}, fours{};
-  V hi[HB > 0 ? HB : 1] = {};
-  NMC_INLINE void add8(const V (&x)[8]) {
-    V ta, tb, fa, fb, e;
-    full_add(ones, ta, ones, x[0], x[1]);
-    full_add(ones, tb, ones, x[2], x[3]);
-    full_add(twos, fa, twos, ta, tb);
-    full_add(ones, ta, ones, x[4], x[5]);
-    full_add(ones, tb, ones, x[6], x[7]);
-    full_add(twos, fb, twos, ta, tb);
-    full_add(fours, e, fours, fa, fb);
-#pragma GCC unroll 8
-    for (int i = 0; i < HB; ++i) {
-      const V carry = hi[i] & e;
-      hi[i] ^= e;
-      e = carry;
-    }
-  }
-  NMC_INLINE const V& bit(int i) const { return i == 0 ? ones : i == 1 ? twos : i == 2 ? fours : hi[i - 3]; }
-};
-
-// Lanes where the count is >= need, compared from the least significant bit
-// up: "so far >=" becomes true where the count's bit is above need's, false
-// where below, and stays where they are equal.
-template <class V, int HB>
-NMC_INLINE void at_least(V& ge, const counter<V, HB>& c, int need) {
-  constexpr int bits = 3 + HB;
-  ge = ~V{};
-  if (need <= 0) return;
-  if (need >> bits) {
-    ge = V{};
-    return;
-  }
-  for (int i = 0; i < bits; ++i) ge = (need >> i) & 1 ? ge & c.bit(i) : ge | c.bit(i);
-}
+using bitslice::counter;
 
 // Every neuron with a destination, in order: the lanes (ticks) it fires, for
 // the part of the lanes at word `first` of each axon's `stride` words.
@@ -165,7 +117,7 @@ NMC_INLINE void fire_all(const core_data& c, const word* x, std::size_t stride, 
   x += first;
   for (std::size_t w = 0; w < 4; ++w)
     for (word bits = c.has_dest[w]; bits; bits &= bits - 1) {
-      counter<V, HB> k;
+      counter<V, HB> k(3 + HB);
       V in[8];
       for (const std::uint16_t* end = taps + tc->taps; taps != end; taps += 8) {
 #pragma GCC unroll 8
@@ -174,7 +126,7 @@ NMC_INLINE void fire_all(const core_data& c, const word* x, std::size_t stride, 
       }
       const auto j = w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
       V fires;
-      at_least(fires, k, tc->need);
+      bitslice::at_least(fires, k, 3 + HB, tc->need);
       store(out + j * stride + first, fires);
       ++tc;
     }

@@ -34,7 +34,4 @@ void lower_epoch_kernel(core_data& c);
 std::int64_t integrate_epoch(const core_data& c, std::uint64_t* sched, int slots, std::int64_t t0, int ticks,
                              bool avx2, std::uint64_t (*fired)[5]);
 
-// a[i] bit j becomes a[j] bit i (a 64 x 64 bit matrix, transposed in place).
-void transpose64(std::uint64_t* a);
-
 }  // namespace nmc::runtime::tn

@@ -123,6 +123,8 @@ std::size_t estimate_memory_bytes(const hw::tn_program& p, int threads) {
       neuron_bytes += neurons * (sizeof(hw::tn_neuron) + 40);
       continue;
     }
+    neuron_bytes += neurons * 96;
+    if (slots != tn::long_slots) continue;
     const auto& c = p.cores[ci];
     const std::size_t row_words = neurons / 64;
     std::vector<std::uint64_t> dest(row_words, 0);
@@ -133,7 +135,7 @@ std::size_t estimate_memory_bytes(const hw::tn_program& p, int threads) {
     for (std::size_t a = 0; a < axons; ++a)
       for (std::size_t w = 0; w < row_words; ++w)
         taps += static_cast<std::size_t>(std::popcount(c.crossbar[a * row_words + w] & dest[w]));
-    neuron_bytes += neurons * 96 + (slots == tn::long_slots ? 2 * (taps + 7 * with_dest) + 4 * with_dest : 0);
+    neuron_bytes += 2 * (taps + 7 * with_dest) + 4 * with_dest;
   }
   const std::size_t per_core = axons * neurons / 8 + axons + slots * axons / 8 + 1024;
   const auto plan = tn::plan_epochs(p, levels, false, tn::delivery_parts(threads));

@@ -123,7 +123,7 @@ tn_simulator::impl::impl(const hw::tn_program& p, const sim_options& opts)
     : program(p), threads(opts.threads), parts(tn::delivery_parts(opts.threads)) {
   const bool plain = opts.plain_kernels;
 #if defined(__x86_64__) && defined(__GNUC__)
-  engine.avx512 = !plain && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  engine.avx512 = !plain && opts.avx512_kernels && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 #endif
   const auto& tg = p.target;
   engine.vmax = (std::int64_t{1} << (tg.potential_bits - 1)) - 1;

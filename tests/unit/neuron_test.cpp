@@ -410,10 +410,7 @@ struct kernel_trace {
   std::vector<runtime::event_counts> per_layer;
 };
 
-kernel_trace run_kernel(const hw::tn_program& p, int ticks, int epoch, int threads, bool epoch_kernel) {
-  sim_options o;
-  o.threads = threads;
-  o.epoch_kernel = epoch_kernel;
+kernel_trace run_kernel(const hw::tn_program& p, int ticks, int epoch, sim_options o) {
   tn_simulator sim(p, o);
   REQUIRE(sim.epoch_ticks() >= epoch);
   std::mt19937_64 rng(7);
@@ -442,7 +439,9 @@ TEST_CASE("neuron: the epoch kernel gives the tick-by-tick kernels' spikes and c
   tn_simulator probe(p, {});
   REQUIRE(probe.epoch_ticks() == 256);  // long epochs: the kernel runs 256 ticks in 4 words per axon
   const int ticks = 600;                // wraps the 512-slot schedulers
-  const auto base = run_kernel(p, ticks, 1, 1, false);
+  sim_options tick_by_tick;
+  tick_by_tick.epoch_kernel = false;
+  const auto base = run_kernel(p, ticks, 1, tick_by_tick);
   CHECK(base.outputs.size() > 1000);
   runtime::event_counts total;
   for (const auto& l : base.per_layer) total += l;
@@ -452,12 +451,40 @@ TEST_CASE("neuron: the epoch kernel gives the tick-by-tick kernels' spikes and c
     for (int threads : {1, 2}) {
       CAPTURE(epoch);
       CAPTURE(threads);
-      const auto on = run_kernel(p, ticks, epoch, threads, true);
+      sim_options o;
+      o.threads = threads;
+      const auto on = run_kernel(p, ticks, epoch, o);
       CHECK(on.outputs == base.outputs);
       CHECK(on.per_layer == base.per_layer);
-      const auto off = run_kernel(p, ticks, epoch, threads, false);
+      o.epoch_kernel = false;
+      const auto off = run_kernel(p, ticks, epoch, o);
       CHECK(off.outputs == base.outputs);
       CHECK(off.per_layer == base.per_layer);
+    }
+  }
+}
+
+TEST_CASE("neuron: the AVX2 and AVX-512 integration kernels give the scalar kernels' result") {
+  // Both programs have rows dense enough for the AVX2 kernel (its lanes are
+  // used where AVX-512 is absent or turned off); the plain kernels are the
+  // reference. Stateful cores with per-neuron weights, and stateless Eedn
+  // cores run tick by tick.
+  for (const auto& p : {feed_forward_program(9, 31), eedn_program(10, 41)}) {
+    sim_options plain;
+    plain.plain_kernels = true;
+    const auto base = run_kernel(p, 300, 1, plain);
+    CHECK(base.outputs.size() > 500);
+    for (bool avx512 : {true, false}) {
+      for (int epoch : {1, 64}) {
+        CAPTURE(avx512);
+        CAPTURE(epoch);
+        sim_options o;
+        o.avx512_kernels = avx512;
+        o.epoch_kernel = false;
+        const auto r = run_kernel(p, 300, epoch, o);
+        CHECK(r.outputs == base.outputs);
+        CHECK(r.per_layer == base.per_layer);
+      }
     }
   }
 }

@@ -155,6 +155,9 @@ void lower_core(const hw::tn_program& p, std::size_t ci, bool plain, int parts, 
       for (int r = 0; r < c.row_words; ++r) k += std::popcount(c.crossbar[a * static_cast<std::size_t>(c.row_words) + static_cast<std::size_t>(r)]);
       c.row_synapses[a] = static_cast<std::uint16_t>(k);
     }
+    std::size_t synapses = 0;
+    for (auto k : c.row_synapses) synapses += k;
+    c.dense_rows = c.axon_words == 4 && c.row_words == 4 && synapses >= 16 * c.row_synapses.size();
     // The general path's copies of the parameters are not needed here (a
     // third of a core's memory).
     std::vector<hw::tn_neuron>().swap(c.params);
@@ -179,7 +182,9 @@ void update_core_fast(core_data& c, std::uint32_t ci, std::uint64_t* slot, std::
 #endif
   } else {
 #if defined(__x86_64__) && defined(__GNUC__)
-    ev.synaptic_events += avx512 ? integrate_avx512(c, slot, in, nullptr) : integrate_scalar(c, slot, in);
+    ev.synaptic_events += avx512                    ? integrate_avx512(c, slot, in, nullptr)
+                          : e.avx2 && c.dense_rows ? integrate_avx2(c, slot, in)
+                                                   : integrate_scalar(c, slot, in);
 #else
     ev.synaptic_events += integrate_scalar(c, slot, in);
 #endif
@@ -191,6 +196,8 @@ void update_core_fast(core_data& c, std::uint32_t ci, std::uint64_t* slot, std::
 #if defined(__x86_64__) && defined(__GNUC__)
       if (avx512) {
         update_fast_neurons_avx512(c.neurons, c.v.data(), in, c, lo, hi, fired_now);
+      } else if (e.avx2) {
+        update_fast_neurons_avx2(c.neurons, c.v.data(), in, c, lo, hi, fired_now);
       } else {
         update_fast_neurons(c.neurons, c.v.data(), in, c, lo, hi, fired_now);
       }

@@ -24,7 +24,7 @@ struct engine_config {
   bool avx512 = false;
   bool record = false;  // keep every firing in worker_io::fired
   bool bmi2 = false;
-  bool avx2 = false;
+  bool avx2 = false;  // AVX2 kernels where AVX-512 is not used
   // Direct delivery (core_data::direct): the schedulers, and whether several
   // workers write them at once.
   std::uint64_t* sched = nullptr;

@@ -40,9 +40,14 @@ void deliver_runs(const core_data& c, const std::uint64_t (*fired)[5], int ticks
 // `fired` (stateless cores) the sums are compared with the thresholds in
 // registers and only the 256-bit mask of firing neurons comes out.
 std::int64_t integrate_avx512(const core_data& c, std::uint64_t* slot, std::int32_t* in, std::uint64_t* fired);
+// integrate_scalar with AVX2, for cores of 256 axons and neurons whose rows
+// are dense enough to pay (core_data::dense_rows).
+std::int64_t integrate_avx2(const core_data& c, std::uint64_t* slot, std::int32_t* in);
 // Narrow cores (core_data::narrow): 8-bit sums; `fired` gets the mask of
 // neurons at or above threshold.
 std::int64_t integrate_narrow_avx512(const core_data& c, std::uint64_t* slot, std::uint64_t* fired);
+void update_fast_neurons_avx2(int n, std::int32_t* v, const std::int32_t* in, const core_data& c, std::int32_t vmin,
+                              std::int32_t vmax, std::uint8_t* fired);
 void update_fast_neurons_avx512(int n, std::int32_t* v, const std::int32_t* in, const core_data& c, std::int32_t vmin,
                                 std::int32_t vmax, std::uint8_t* fired);
 #endif

@@ -74,6 +74,10 @@ struct core_data {
   std::array<std::int16_t, 4> uniform_weight{};
   std::array<std::array<std::uint64_t, 4>, 4> type_mask{};  // [type][axon word]: axons of that type
   std::vector<std::uint16_t> row_synapses;                    // per axon: synapses in its crossbar row
+  // Rows of 16 synapses or more on average (and 256 axons and neurons): the
+  // AVX2 kernel, whose cost per active axon does not depend on its row, beats
+  // the scalar one, whose cost is per synapse.
+  bool dense_rows = false;
   // Narrow (stateless, uniform cores): every neuron's sum lies in
   // [-128, 126] whatever the input (at most 126 axons of positive weight and
   // 128 of negative weight reach it), so the sums fit 8-bit lanes, 64 per

@@ -59,6 +59,7 @@ struct sim_options {
   bool record_spikes = false;  // keep every firing (core, neuron) of the last tick: fired()
   bool plain_kernels = false;  // use only the scalar reference kernels (tests compare the two)
   bool epoch_kernel = true;    // stateless Eedn cores run an epoch at once, bit-sliced (false: tick by tick)
+  bool avx512_kernels = true;  // false: the AVX2 kernels even where AVX-512 runs (tests cover both)
   std::size_t memory_limit_bytes = 0;  // refuse beyond this (0: the machine's available memory)
   // Distributed runs (nmc/runtime/distributed.hpp): the cores this process
   // updates (nullptr: all of them) and the exchange that carries spikes to

@@ -1,6 +1,7 @@
 // Frames through a TrueNorth-style program, and the energy model.
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -233,18 +234,31 @@ frame_results run_frames_here(const hw::tn_program& p, const dataset& data, cons
   // of the epoch are scheduled, then the epoch runs. Epochs end where the
   // counted ticks begin and end.
   const int epoch = sim.epoch_ticks();
+  std::vector<std::array<std::uint64_t, 4>> bit_ticks(bits);  // per input bit: its ticks in this epoch
+  std::vector<std::uint32_t> touched;                         // the bits with any
   std::int64_t next_progress = first + 64;
   for (std::int64_t t = first; t < last;) {
     const std::int64_t stop = t < count_begin ? count_begin : t < count_end ? count_end : last;
     const int ticks = static_cast<int>(std::min<std::int64_t>(epoch, stop - t));
-    for (int k = 0; k < ticks; ++k)
-      for (const auto& g : groups) {
+    // Each input bit's ticks of this epoch, then its targets once per epoch.
+    for (const auto& g : groups) {
+      for (int k = 0; k < ticks; ++k) {
         const std::int64_t rel = t + k - g.offset;
         if (rel < 0 || rel / tpf >= frames) continue;
         encode(static_cast<std::size_t>(rel / tpf));
-        for (auto bit : set_bits)
-          sim.inject_prepared(std::span(g.prepared.data() + g.begin[bit], g.prepared.data() + g.begin[bit + 1]), k);
+        for (auto bit : set_bits) {
+          auto& m = bit_ticks[bit];
+          if (!(m[0] | m[1] | m[2] | m[3])) touched.push_back(bit);
+          m[static_cast<std::size_t>(k / 64)] |= std::uint64_t{1} << (k % 64);
+        }
       }
+      for (auto bit : touched) {
+        sim.inject_epoch(std::span(g.prepared.data() + g.begin[bit], g.prepared.data() + g.begin[bit + 1]),
+                         std::span<const std::uint64_t, 4>(bit_ticks[bit]));
+        bit_ticks[bit] = {};
+      }
+      touched.clear();
+    }
     sim.advance(ticks, on_output);
     t += ticks;
     if (t == count_begin) at_begin = sim.counts_per_layer();

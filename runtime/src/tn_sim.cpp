@@ -97,6 +97,15 @@ struct tn_simulator::impl {
   int epoch = 1;
 
   impl(const hw::tn_program& p, const sim_options& opts);
+  // Sets axon `axon` of core `ci` at `tick`, in either layout.
+  void set_input(std::size_t ci, std::size_t axon, std::int64_t tick) {
+    if (engine.ring) {
+      const auto s = static_cast<std::size_t>(tick) % slots;
+      sched.data()[ci * slots * axon_words + axon * tn::ring_words + s / 64] |= std::uint64_t{1} << (s % 64);
+    } else {
+      slot_words(ci, tick)[axon / 64] |= std::uint64_t{1} << (axon % 64);
+    }
+  }
   std::uint64_t* slot_words(std::size_t ci, std::int64_t tick) {
     return sched.data() + (ci * slots + static_cast<std::size_t>(tick % static_cast<std::int64_t>(slots))) * axon_words;
   }
@@ -174,6 +183,11 @@ tn_simulator::impl::impl(const hw::tn_program& p, const sim_options& opts)
       c.direct = local && to_core >= 4 * static_cast<int>(c.runs.size());
     }
   }
+  // Ring mode (epoch_kernel.hpp): every core on the epoch kernel, all of
+  // them here, no recording. The schedulers then hold axon rings.
+  engine.ring = !plain && slots == tn::long_slots && axon_words == 4 && !engine.record && owned.size() == cores.size() &&
+                exchange->local_spikes_direct() &&
+                std::all_of(owned.begin(), owned.end(), [&](std::uint32_t ci) { return cores[ci].batched; });
   if (threads > 1) team = std::make_unique<worker_team>(threads);
   // Direct cores need no spike buffers, which lets epochs grow. Not when the
   // cores are split among processes: which cores deliver directly differs
@@ -219,20 +233,19 @@ void tn_simulator::inject(std::uint32_t core, std::uint16_t axon, int delay) {
   if (core >= m.cores.size() || axon >= m.axon_words * 64 || delay < 0 || delay >= tn::hardware_slots) {
     throw usage_error(fmt::format("inject: core {} / axon {} / delay {} out of range", core, axon, delay));
   }
-  m.slot_words(core, m.t + delay)[axon / 64] |= std::uint64_t{1} << (axon % 64);
+  m.set_input(core, axon, m.t + delay);
 }
 
 void tn_simulator::inject_now(std::span<const hw::tn_input_target> targets) {
   auto& m = *impl_;
-  for (const auto& tg : targets) m.slot_words(tg.core, m.t)[tg.axon / 64] |= std::uint64_t{1} << (tg.axon % 64);
+  for (const auto& tg : targets) m.set_input(tg.core, tg.axon, m.t);
 }
 
 void tn_simulator::inject_ahead(std::span<const hw::tn_input_target> targets, int ticks_ahead) {
   auto& m = *impl_;
   if (ticks_ahead < 0 || ticks_ahead >= m.epoch)
     throw usage_error(fmt::format("inject_ahead: {} ticks ahead, at most {}", ticks_ahead, m.epoch - 1));
-  for (const auto& tg : targets)
-    m.slot_words(tg.core, m.t + ticks_ahead)[tg.axon / 64] |= std::uint64_t{1} << (tg.axon % 64);
+  for (const auto& tg : targets) m.set_input(tg.core, tg.axon, m.t + ticks_ahead);
 }
 
 std::vector<std::uint64_t> tn_simulator::prepare_inputs(std::span<const hw::tn_input_target> targets) const {
@@ -242,8 +255,10 @@ std::vector<std::uint64_t> tn_simulator::prepare_inputs(std::span<const hw::tn_i
   for (const auto& tg : targets) {
     if (tg.core >= m.cores.size() || tg.axon >= m.axon_words * 64)
       throw usage_error(fmt::format("prepare_inputs: core {} / axon {} out of range", tg.core, tg.axon));
-    const std::uint64_t word = std::uint64_t{tg.core} * m.slots * m.axon_words + tg.axon / 64;
-    out.push_back(word << 6 | (tg.axon % 64));
+    // Tick-major: the axon's word in slot 0 and its bit; rings: the first
+    // word of the axon's ring.
+    const std::uint64_t core = std::uint64_t{tg.core} * m.slots * m.axon_words;
+    out.push_back(m.engine.ring ? (core + tg.axon * tn::ring_words) << 6 : (core + tg.axon / 64) << 6 | (tg.axon % 64));
   }
   return out;
 }
@@ -252,8 +267,33 @@ void tn_simulator::inject_prepared(std::span<const std::uint64_t> prepared, int 
   auto& m = *impl_;
   if (ticks_ahead < 0 || ticks_ahead >= m.epoch)
     throw usage_error(fmt::format("inject_prepared: {} ticks ahead, at most {}", ticks_ahead, m.epoch - 1));
-  std::uint64_t* base = m.sched.data() + static_cast<std::size_t>((m.t + ticks_ahead) % static_cast<std::int64_t>(m.slots)) * m.axon_words;
+  const auto s = static_cast<std::size_t>((m.t + ticks_ahead) % static_cast<std::int64_t>(m.slots));
+  if (m.engine.ring) {
+    std::uint64_t* base = m.sched.data() + s / 64;
+    const std::uint64_t bit = std::uint64_t{1} << (s % 64);
+    for (const auto e : prepared) base[e >> 6] |= bit;
+    return;
+  }
+  std::uint64_t* base = m.sched.data() + s * m.axon_words;
   for (const auto e : prepared) base[e >> 6] |= std::uint64_t{1} << (e & 63);
+}
+
+void tn_simulator::inject_epoch(std::span<const std::uint64_t> prepared, std::span<const std::uint64_t, 4> ticks) {
+  auto& m = *impl_;
+  for (std::size_t b = 0; b < 4; ++b)
+    if (ticks[b] && 64 * b + static_cast<std::size_t>(std::bit_width(ticks[b])) > static_cast<std::size_t>(m.epoch))
+      throw usage_error(fmt::format("inject_epoch: a tick beyond the epoch of {}", m.epoch));
+  if (m.engine.ring) {
+    const auto s = static_cast<std::size_t>(m.t % static_cast<std::int64_t>(m.slots));
+    constexpr std::size_t ahead = 8;  // the ring a few targets on is fetched meanwhile
+    for (std::size_t i = 0; i < prepared.size(); ++i) {
+      if (i + ahead < prepared.size()) __builtin_prefetch(m.sched.data() + (prepared[i + ahead] >> 6), 1);
+      tn::ring_or(m.sched.data() + (prepared[i] >> 6), s, ticks.data(), 4, false);
+    }
+    return;
+  }
+  for (std::size_t b = 0; b < 4; ++b)
+    for (std::uint64_t bits = ticks[b]; bits; bits &= bits - 1) inject_prepared(prepared, static_cast<int>(64 * b) + std::countr_zero(bits));
 }
 
 int tn_simulator::epoch_ticks() const { return impl_->epoch; }
@@ -291,6 +331,12 @@ void tn_simulator::step(const output_fn& on_output) {
   auto& m = *impl_;
   for (auto& b : m.outputs) b.clear();
   for (auto& b : m.fired_by_worker) b.clear();
+  if (m.engine.ring) {  // the schedulers are rings: only the epoch path reads them
+    m.run_epoch(1);
+    m.hand_over_outputs(on_output);
+    ++m.t;
+    return;
+  }
   const std::size_t n = m.owned.size();
   if (m.threads == 1) {
     for (std::size_t i = 0; i < n; ++i) m.update(m.owned[i], 0, m.t);

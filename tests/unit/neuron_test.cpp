@@ -447,7 +447,7 @@ TEST_CASE("neuron: the epoch kernel gives the tick-by-tick kernels' spikes and c
   for (const auto& l : base.per_layer) total += l;
   CHECK(total.synaptic_events > 100000);
   CHECK(total.spikes > 10000);
-  for (int epoch : {256, 100, 64, 63, 7}) {
+  for (int epoch : {256, 100, 64, 63, 7, 1}) {
     for (int threads : {1, 2}) {
       CAPTURE(epoch);
       CAPTURE(threads);

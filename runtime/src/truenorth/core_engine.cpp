@@ -378,8 +378,53 @@ void update_core(core_data& c, std::uint32_t ci, std::uint64_t* slot, std::int64
   c.fast ? update_core_fast(c, ci, slot, now, e, io) : update_core_plain(c, ci, slot, now, e, io);
 }
 
+namespace {
+
+// update_core_epoch in ring mode: the epoch's inputs come from the core's
+// axon rings, and each neuron's spikes of the epoch go into its destination
+// axon's ring at once (or out, to off-chip ports, tick by tick).
+void update_core_rings(const core_data& c, std::uint64_t* rings, std::int64_t t0, int ticks, const engine_config& e,
+                       worker_io& io) {
+  event_counts& ev = io.counts[c.layer];
+  alignas(64) std::uint64_t out[256 * 4];
+  std::size_t stride = 1;
+  ev.synaptic_events += integrate_epoch_rings(c, rings, t0, ticks, e.avx2, out, stride);
+  ev.neuron_updates += std::int64_t{c.with_dest} * ticks;
+  auto& outp = *io.outputs;
+  const std::size_t core_words = static_cast<std::size_t>(e.slots) * e.axon_words;
+  auto ring_of = [&](const core_data::destination& d) {
+    return e.sched + std::size_t{d.core} * core_words + std::size_t{d.axon} * ring_words;
+  };
+  constexpr std::size_t ahead = 8;  // the destination ring a few neurons on is fetched meanwhile
+  for (std::size_t w = 0; w < 4; ++w)
+    for (std::uint64_t bits = c.has_dest[w]; bits; bits &= bits - 1) {
+      const std::size_t j = w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
+      if (j + ahead < 256 && c.dest[j + ahead].kind == static_cast<std::uint8_t>(hw::dest_kind::core))
+        __builtin_prefetch(ring_of(c.dest[j + ahead]), 1);
+      const std::uint64_t* o = out + j * stride;
+      std::int64_t n = 0;
+      for (std::size_t b = 0; b < stride; ++b) n += std::popcount(o[b]);
+      if (n == 0) continue;
+      ev.spikes += n;
+      const auto& d = c.dest[j];
+      if ((c.to_core[w] >> (j % 64)) & 1) {
+        ring_or(ring_of(d), static_cast<std::size_t>(t0 + d.delay) % static_cast<std::size_t>(e.slots), o, stride, e.atomic);
+        ev.hops += n * d.hops;
+        ev.chip_crossings += n * d.crossings;
+      } else {
+        for (std::size_t b = 0; b < stride; ++b)
+          for (std::uint64_t f = o[b]; f; f &= f - 1)
+            outp.push_back({d.axon, t0 + static_cast<std::int64_t>(64 * b) + std::countr_zero(f) + d.delay});
+        ev.offchip_spikes += n;
+      }
+    }
+}
+
+}  // namespace
+
 void update_core_epoch(core_data& c, std::uint32_t ci, std::uint64_t* sched, std::int64_t t0, int ticks,
                        const engine_config& e, worker_io& io) {
+  if (e.ring) return update_core_rings(c, sched, t0, ticks, e, io);
   if (!c.batched) {
     for (int k = 0; k < ticks; ++k)
       update_core(c, ci, sched + static_cast<std::size_t>((t0 + k) % e.slots) * e.axon_words, t0 + k, e, io);

@@ -30,6 +30,7 @@ struct engine_config {
   std::uint64_t* sched = nullptr;
   std::size_t axon_words = 0;
   int slots = short_slots;  // per core's scheduler (scheduler_slots_for)
+  bool ring = false;        // schedulers as axon rings (epoch_kernel.hpp): every core batched and direct
   bool atomic = false;
 };
 

@@ -3,53 +3,13 @@
 #include "epoch_kernel.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstddef>
 
 #include <nmc/bitslice.hpp>
 
 namespace nmc::runtime::tn {
-
-void lower_epoch_kernel(core_data& c) {
-  c.batched = false;
-  if (!c.fast || !c.stateless || !c.uniform || c.axon_words != 4 || c.row_words != 4) return;
-  for (auto w : c.uniform_weight)
-    if (w < -1 || w > 1) return;
-  // The crossbar's columns for the neurons with a destination (the others
-  // cannot be observed), axons of weight 0 left out.
-  std::array<std::vector<std::uint16_t>, 256> plus, minus;
-  for (std::size_t g = 0; g < 4; ++g) {
-    if (c.uniform_weight[g] == 0) continue;
-    for (std::size_t w = 0; w < 4; ++w)
-      for (std::uint64_t axons = c.type_mask[g][w]; axons; axons &= axons - 1) {
-        const std::size_t a = w * 64 + static_cast<std::size_t>(std::countr_zero(axons));
-        for (std::size_t r = 0; r < 4; ++r)
-          for (std::uint64_t bits = c.crossbar[a * 4 + r] & c.has_dest[r]; bits; bits &= bits - 1) {
-            const std::size_t j = r * 64 + static_cast<std::size_t>(std::countr_zero(bits));
-            if (c.uniform_weight[g] > 0) {
-              plus[j].push_back(static_cast<std::uint16_t>(a));
-            } else {
-              minus[j].push_back(static_cast<std::uint16_t>(256 + a));
-            }
-          }
-      }
-  }
-  int widest = 0;
-  for (std::size_t j = 0; j < 256; ++j) {
-    if (!((c.has_dest[j / 64] >> (j % 64)) & 1)) continue;
-    std::sort(plus[j].begin(), plus[j].end());
-    std::sort(minus[j].begin(), minus[j].end());
-    const std::size_t n = plus[j].size() + minus[j].size(), padded = (n + 7) / 8 * 8;
-    c.taps.insert(c.taps.end(), plus[j].begin(), plus[j].end());
-    c.taps.insert(c.taps.end(), minus[j].begin(), minus[j].end());
-    c.taps.resize(c.taps.size() + padded - n, 512);
-    c.tap_counts.push_back(
-        {static_cast<std::uint16_t>(padded), static_cast<std::int16_t>(c.threshold16[j] + static_cast<int>(minus[j].size()))});
-    widest = std::max(widest, static_cast<int>(n));
-  }
-  c.tap_bits = std::max(3, static_cast<int>(std::bit_width(static_cast<unsigned>(widest))));
-  c.batched = true;
-}
 
 namespace {
 
@@ -157,12 +117,92 @@ __attribute__((target("avx2"))) void fire_4_avx2(const core_data& c, const word*
 }
 #endif
 
+word first_lanes(std::size_t n) { return n >= 64 ? ~word{0} : (word{1} << n) - 1; }
+
+// The shared middle of both forms: x holds each axon's `stride` words (bit
+// k of word b: tick t0 + 64 b + k, nothing beyond `ticks`). Adds each axon's
+// negation and the zero word the taps pad with, counts the synaptic events
+// and writes out[j * stride + b], neuron j's firing lanes.
+std::int64_t count_and_fire(const core_data& c, word* x, std::size_t stride, int ticks, bool avx2, word* out) {
+  for (std::size_t i = 0; i < 256 * stride; ++i) x[256 * stride + i] = ~x[i];
+  for (std::size_t b = 0; b < stride; ++b) x[512 * stride + b] = 0;
+  std::int64_t events = 0;
+  for (std::size_t ax = 0; ax < 256; ++ax) {
+    int active = 0;
+    for (std::size_t b = 0; b < stride; ++b) active += std::popcount(x[ax * stride + b]);
+    events += std::int64_t{active} * c.row_synapses[ax];
+  }
+  // Each neuron with a destination: its +1 axons' words and its -1 axons'
+  // words negated, counted against its need.
+  std::fill(out, out + 256 * stride, 0);
+  if (stride == 1) {
+    fire_1(c, x, out);
+  } else {
+#if defined(__x86_64__) && defined(__GNUC__)
+    avx2 ? fire_4_avx2(c, x, out) : fire_4_sse2(c, x, out);
+#else
+    (void)avx2;
+    fire_4_sse2(c, x, out);
+#endif
+  }
+  // The negated words set the lanes past the epoch: cleared.
+  for (std::size_t b = 0; b < stride; ++b) {
+    const word lanes = 64 * b < static_cast<std::size_t>(ticks) ? first_lanes(static_cast<std::size_t>(ticks) - 64 * b) : 0;
+    for (std::size_t j = 0; j < 256; ++j) out[j * stride + b] &= lanes;
+  }
+  return events;
+}
+
 }  // namespace
+
+void lower_epoch_kernel(core_data& c) {
+  c.batched = false;
+  if (!c.fast || !c.stateless || !c.uniform || c.axon_words != 4 || c.row_words != 4) return;
+  for (auto w : c.uniform_weight)
+    if (w < -1 || w > 1) return;
+  std::array<std::uint64_t, 4> plus{}, minus{};  // axons of weight +1 and -1
+  for (std::size_t g = 0; g < 4; ++g)
+    for (std::size_t w = 0; w < 4; ++w) {
+      if (c.uniform_weight[g] > 0) plus[w] |= c.type_mask[g][w];
+      if (c.uniform_weight[g] < 0) minus[w] |= c.type_mask[g][w];
+    }
+  // The crossbar's columns (column[j][w]: axons 64 w .. 64 w + 63 reaching
+  // neuron j), by 64 x 64 transposes of its blocks.
+  std::array<std::array<std::uint64_t, 4>, 256> column;
+  std::uint64_t block[64];
+  for (std::size_t aw = 0; aw < 4; ++aw)
+    for (std::size_t r = 0; r < 4; ++r) {
+      for (std::size_t i = 0; i < 64; ++i) block[i] = c.crossbar[(64 * aw + i) * 4 + r];
+      transpose64(block);
+      for (std::size_t i = 0; i < 64; ++i) column[64 * r + i][aw] = block[i];
+    }
+  // Per neuron with a destination (the others cannot be observed): its +1
+  // axons, then its -1 axons, axons of weight 0 left out.
+  int widest = 0;
+  for (std::size_t j = 0; j < 256; ++j) {
+    if (!((c.has_dest[j / 64] >> (j % 64)) & 1)) continue;
+    std::size_t n = 0, nm = 0;
+    for (std::size_t w = 0; w < 4; ++w)
+      for (std::uint64_t bits = column[j][w] & plus[w]; bits; bits &= bits - 1, ++n)
+        c.taps.push_back(static_cast<std::uint16_t>(64 * w + static_cast<std::size_t>(std::countr_zero(bits))));
+    for (std::size_t w = 0; w < 4; ++w)
+      for (std::uint64_t bits = column[j][w] & minus[w]; bits; bits &= bits - 1, ++n, ++nm)
+        c.taps.push_back(static_cast<std::uint16_t>(256 + 64 * w + static_cast<std::size_t>(std::countr_zero(bits))));
+    const std::size_t padded = (n + 7) / 8 * 8;
+    c.taps.resize(c.taps.size() + padded - n, 512);
+    c.tap_counts.push_back(
+        {static_cast<std::uint16_t>(padded), static_cast<std::int16_t>(c.threshold16[j] + static_cast<int>(nm))});
+    widest = std::max(widest, static_cast<int>(n));
+  }
+  c.taps.shrink_to_fit();
+  c.tap_bits = std::max(3, static_cast<int>(std::bit_width(static_cast<unsigned>(widest))));
+  c.batched = true;
+}
 
 std::int64_t integrate_epoch(const core_data& c, std::uint64_t* sched, int slots, std::int64_t t0, int ticks,
                              bool avx2, std::uint64_t (*fired)[5]) {
   // The epoch's slots as words per axon (stride of them), bit k of word b
-  // for tick t0 + 64 b + k; then each axon's words negated, then zeros.
+  // for tick t0 + 64 b + k.
   const std::size_t stride = ticks <= 64 ? 1 : 4, blocks = (static_cast<std::size_t>(ticks) + 63) / 64;
   const auto mask = static_cast<std::size_t>(slots - 1);
   alignas(64) word x[513 * 4];
@@ -182,39 +222,40 @@ std::int64_t integrate_epoch(const core_data& c, std::uint64_t* sched, int slots
       if (b < blocks) transpose64(a);
       for (std::size_t i = 0; i < 64; ++i) x[(64 * w + i) * stride + b] = a[i];
     }
-  for (std::size_t i = 0; i < 256 * stride; ++i) x[256 * stride + i] = ~x[i];
-  for (std::size_t b = 0; b < stride; ++b) x[512 * stride + b] = 0;
-  std::int64_t events = 0;
-  for (std::size_t ax = 0; ax < 256; ++ax) {
-    int active = 0;
-    for (std::size_t b = 0; b < stride; ++b) active += std::popcount(x[ax * stride + b]);
-    events += std::int64_t{active} * c.row_synapses[ax];
-  }
-
-  // Each neuron with a destination: its +1 axons' words and its -1 axons'
-  // words negated, counted against its need.
-  alignas(64) word out[256 * 4] = {};
-  if (stride == 1) {
-    fire_1(c, x, out);
-  } else {
-#if defined(__x86_64__) && defined(__GNUC__)
-    avx2 ? fire_4_avx2(c, x, out) : fire_4_sse2(c, x, out);
-#else
-    (void)avx2;
-    fire_4_sse2(c, x, out);
-#endif
-  }
+  alignas(64) word out[256 * 4];
+  const std::int64_t events = count_and_fire(c, x, stride, ticks, avx2, out);
   for (std::size_t b = 0; b < blocks; ++b) {
     const std::size_t n = std::min<std::size_t>(64, static_cast<std::size_t>(ticks) - 64 * b);
-    const word lanes = n == 64 ? ~word{0} : (word{1} << n) - 1;
     for (std::size_t w = 0; w < 4; ++w) {
-      for (std::size_t i = 0; i < 64; ++i) a[i] = out[(64 * w + i) * stride + b] & lanes;
+      for (std::size_t i = 0; i < 64; ++i) a[i] = out[(64 * w + i) * stride + b];
       transpose64(a);
       for (std::size_t k = 0; k < n; ++k) fired[64 * b + k][w] = a[k];
     }
     for (std::size_t k = 0; k < n; ++k) fired[64 * b + k][4] = 0;
   }
   return events;
+}
+
+std::int64_t integrate_epoch_rings(const core_data& c, std::uint64_t* rings, std::int64_t t0, int ticks, bool avx2,
+                                   std::uint64_t* out, std::size_t& stride) {
+  stride = ticks <= 64 ? 1 : 4;
+  alignas(64) word x[513 * 4];
+  const auto start = static_cast<std::size_t>(t0) % long_slots;
+  for (std::size_t a = 0; a < 256; ++a) ring_take(rings + a * ring_words, start, static_cast<std::size_t>(ticks), x + a * stride, stride);
+  return count_and_fire(c, x, stride, ticks, avx2, out);
+}
+
+void ring_take(std::uint64_t* ring, std::size_t start, std::size_t ticks, std::uint64_t* out, std::size_t words) {
+  const std::size_t q = start / 64, r = start % 64;
+  for (std::size_t b = 0; b < words; ++b) {
+    const word lanes = 64 * b < ticks ? first_lanes(ticks - 64 * b) : 0;
+    word& lo = ring[(q + b) % ring_words];
+    word& hi = ring[(q + b + 1) % ring_words];
+    const word v = r ? (lo >> r) | (hi << (64 - r)) : lo;
+    out[b] = v & lanes;
+    lo &= ~(lanes << r);
+    if (r) hi &= ~(lanes >> (64 - r));
+  }
 }
 
 }  // namespace nmc::runtime::tn

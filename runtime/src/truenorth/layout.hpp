@@ -23,12 +23,14 @@ constexpr int hardware_slots = 16;
 constexpr int short_slots = 64, short_epoch = 48;
 constexpr int long_slots = 512, long_epoch = 256;
 constexpr std::size_t long_slots_bytes = std::size_t{256} << 20;
+constexpr std::size_t ring_words = long_slots / 64;  // ring mode: words of one axon's ring (epoch_kernel.hpp)
 static_assert(short_epoch + hardware_slots <= short_slots && long_epoch + hardware_slots <= long_slots);
 static_assert(sizeof(spike) == 8 && offsetof(spike, slot) == 6 && long_slots <= 65536,
               "update_core_fast adds the tick to the slot field of a spike's 64-bit image");
 
 // Slots of every core's scheduler for program `p`, acyclic or not.
 int scheduler_slots_for(const hw::tn_program& p, bool acyclic);
+static_assert(long_epoch <= 256, "an epoch's ticks fit 4 words (tn_simulator::inject_epoch)");
 inline int epoch_limit(int slots) { return slots == long_slots ? long_epoch : short_epoch; }
 
 inline std::uint32_t xorshift(std::uint32_t& x) {

@@ -103,6 +103,10 @@ public:
   // one OR.
   std::vector<std::uint64_t> prepare_inputs(std::span<const hw::tn_input_target> targets) const;
   void inject_prepared(std::span<const std::uint64_t> prepared, int ticks_ahead);
+  // The same targets at every tick of this epoch whose bit is set in `ticks`
+  // (bit k of word b: 64 b + k ticks ahead, below epoch_ticks()): a few ORs
+  // per target when the schedulers are axon rings.
+  void inject_epoch(std::span<const std::uint64_t> prepared, std::span<const std::uint64_t, 4> ticks);
   void advance(int ticks, const output_fn& on_output = {});
 
   std::int64_t tick() const;

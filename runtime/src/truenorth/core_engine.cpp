@@ -40,7 +40,8 @@ void lower_core(const hw::tn_program& p, std::size_t ci, bool plain, int parts, 
     throw internal_error(fmt::format("core {}: crossbar of {} words, expected {}", ci, src.crossbar.size(), crossbar_words));
   std::copy(src.crossbar.begin(), src.crossbar.end(), crossbar);
   c.crossbar = crossbar;
-  c.params = src.neurons;
+  c.fast = !plain && takes_fast_path(p, ci);
+  if (!c.fast) c.params = src.neurons;  // the general path's copies (a fast core lowers into its own arrays)
   c.rng = src.seed ? src.seed : 1;
   int last = -1;
   for (int j = 0; j < tg.neurons; ++j) {
@@ -51,7 +52,7 @@ void lower_core(const hw::tn_program& p, std::size_t ci, bool plain, int parts, 
                     std::any_of(n.stochastic_weight.begin(), n.stochastic_weight.end(), [](auto b) { return b != 0; });
   }
   c.neurons = last + 1;
-  for (int g = 0; g < 4; ++g) {
+  for (int g = 0; g < 4 && !c.fast; ++g) {
     c.weight[static_cast<std::size_t>(g)].resize(static_cast<std::size_t>(tg.neurons));
     for (int j = 0; j < tg.neurons; ++j)
       c.weight[static_cast<std::size_t>(g)][static_cast<std::size_t>(j)] = src.neurons[static_cast<std::size_t>(j)].weight[static_cast<std::size_t>(g)];
@@ -71,7 +72,6 @@ void lower_core(const hw::tn_program& p, std::size_t ci, bool plain, int parts, 
   c.v.resize(static_cast<std::size_t>(tg.neurons));
   for (int j = 0; j < tg.neurons; ++j) c.v[static_cast<std::size_t>(j)] = src.neurons[static_cast<std::size_t>(j)].initial_potential;
 
-  c.fast = !plain && takes_fast_path(p, ci);
   if (c.fast) {
     const auto nn = static_cast<std::size_t>(tg.neurons);
     c.weight16.resize(4 * nn);
@@ -158,10 +158,6 @@ void lower_core(const hw::tn_program& p, std::size_t ci, bool plain, int parts, 
     std::size_t synapses = 0;
     for (auto k : c.row_synapses) synapses += k;
     c.dense_rows = c.axon_words == 4 && c.row_words == 4 && synapses >= 16 * c.row_synapses.size();
-    // The general path's copies of the parameters are not needed here (a
-    // third of a core's memory).
-    std::vector<hw::tn_neuron>().swap(c.params);
-    for (auto& w : c.weight) std::vector<std::int32_t>().swap(w);
   }
 }
 

@@ -193,8 +193,9 @@ tn_simulator::impl::impl(const hw::tn_program& p, const sim_options& opts)
   // cores are split among processes: which cores deliver directly differs
   // from process to process, and every process must run the same epochs, so
   // the plan then depends on the program alone.
+  // In ring mode no core uses the spike buffers.
   std::vector<bool> direct(cores.size());
-  for (std::size_t ci = 0; ci < cores.size(); ++ci) direct[ci] = cores[ci].direct;
+  for (std::size_t ci = 0; ci < cores.size(); ++ci) direct[ci] = cores[ci].direct || engine.ring;
   const tn::epoch_plan plan = tn::plan_epochs(p, levels, engine.record, parts, opts.partition ? nullptr : &direct);
   epoch = plan.ticks;
   for (auto& l : levels) std::erase_if(l, [&](std::uint32_t ci) { return !cores[ci].owned; });

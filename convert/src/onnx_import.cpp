@@ -103,6 +103,22 @@ private:
     throw model_error(fmt::format("{}: node '{}' ({}): {}", source_, n.name(), n.op_type(), what), hint);
   }
 
+  // The integers of a constant that holds them (shapes, axes): each value
+  // must be a whole number that fits, or the node is refused (a cast of NaN
+  // or of 1e300 to an integer is undefined).
+  std::vector<std::int64_t> integers(const onnx::NodeProto& n, const tensor& t, const char* what) const {
+    std::vector<std::int64_t> out;
+    out.reserve(t.values.size());
+    for (double d : t.values) {
+      if (!(std::abs(d) < 9.0e15) || d != std::floor(d)) {
+        fail(n, fmt::format("its {} holds {}, not an integer", what, d),
+             "export the model again: the exporter writes shapes and axes as int64 constants");
+      }
+      out.push_back(static_cast<std::int64_t>(d));
+    }
+    return out;
+  }
+
   tensor to_tensor(const onnx::TensorProto& t, const char* what) const {
     tensor r;
     r.dims.assign(t.dims().begin(), t.dims().end());
@@ -447,7 +463,8 @@ private:
     } else if (op == "ReduceSum") {
       const value& v = in(n, 0);
       std::vector<std::int64_t> axes = attr_ints(n, "axes", {});
-      if (const tensor* t = constant(n, 1)) for (double d : t->values) axes.push_back(static_cast<std::int64_t>(d));
+      if (const tensor* t = constant(n, 1))
+        for (auto a : integers(n, *t, "axes")) axes.push_back(a);
       if (v.kind != value::populations || axes.size() != 1 || (axes[0] != 2 && axes[0] != -1)) {
         fail(n, "only the class readout ReduceSum (axis 2 of N x classes x population) is supported");
       }
@@ -632,8 +649,7 @@ private:
     const tensor& shape = need_constant(n, 1, "shape");
     if (v.kind != value::binary) fail(n, "only spikes can be reshaped");
     const auto size = net_[v.layer].shape.size();
-    std::vector<std::int64_t> s;
-    for (double d : shape.values) s.push_back(static_cast<std::int64_t>(d));
+    const std::vector<std::int64_t> s = integers(n, shape, "shape");
     if (s.size() == 2 && (s[1] == -1 || s[1] == size)) {
       values_[n.output(0)] = v.rank == 2 ? v : value{value::binary, add(unique_name(n, index), flatten_op{}, {v.layer}), 2, {}, {}, {}, 0};
       return;

@@ -159,6 +159,9 @@ struct frame_summary {
   std::string hardware;           // "388 cores, 1 chip", "2500 x 2500 grid, 3/4 elements used"
   int ticks_per_frame = 1;
   std::uint32_t latency_ticks = 0;
+  // Why the class counts are not compared with the reference pass (empty:
+  // they are, when the program embeds its model and the check is on).
+  std::string reference_skipped;
   std::string tick_unit = "tick";  // "cycle" for grid programs
 };
 

@@ -138,3 +138,18 @@ TEST_CASE("cli: Ctrl-C leaves a valid partial report and exit code 130" * doctes
   CHECK(j["frames"].get<int>() < 60000);
   CHECK(j["reference_agreement"] == 1.0);
 }
+
+TEST_CASE("cli: --ticks-per-frame other than the program's skips the reference comparison, and says so" *
+          doctest::skip(!have_fashion_mnist())) {
+  // Each frame held for 3 ticks triples its class counts: they cannot equal
+  // the reference pass's, and that is no disagreement (it used to exit 3).
+  nmc::test::temp_dir dir;
+  const auto program = (dir / "p.nmc").string();
+  REQUIRE(nmc_run("compile " + example("tiny_fmnist.yaml") + " -o " + program).code == 0);
+  const auto r = nmc_run("simulate " + program + " --frames 50 --ticks-per-frame 3");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("reference not compared: --ticks-per-frame 3 differs from the program's 1") != std::string::npos);
+  const auto same = nmc_run("simulate " + program + " --frames 50 --ticks-per-frame 1");
+  CHECK(same.code == 0);
+  CHECK(same.out.find("agreement 1.0000") != std::string::npos);
+}
